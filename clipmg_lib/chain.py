@@ -1,0 +1,92 @@
+"""Run every notebook of the chain in order with papermill.
+
+Notebooks are discovered by their two-digit order prefix (``notebooks/NN_*.ipynb``), so a new
+notebook joins the chain by being named, without changing this runner. Each executed notebook is
+written to ``<results>/notebooks/``; wall times go to ``<results>/chain_timing.csv``.
+
+    python -m clipmg_lib.chain --dataset-root data/demo --results results [--only 01 02] [-p epochs=3]
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import re
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from .paths import REPO_ROOT, dataset_root, results_dir
+
+NOTEBOOK_PATTERN = re.compile(r"^(\d{2})_.+\.ipynb$")
+
+
+def discover_notebooks(folder: Path = REPO_ROOT / "notebooks") -> list[Path]:
+    """Notebooks named ``NN_*.ipynb`` in ``folder``, in order of their prefix."""
+    found = [p for p in Path(folder).iterdir() if NOTEBOOK_PATTERN.match(p.name)]
+    return sorted(found, key=lambda p: p.name)
+
+
+def _parse_param(text: str) -> tuple[str, object]:
+    key, _, value = text.partition("=")
+    if not key or not _:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value
+
+
+def run_chain(dataset: str | Path | None = None, results: str | Path | None = None,
+              only: list[str] | None = None, extra: dict | None = None,
+              kernel_name: str = "python3") -> pd.DataFrame:
+    """Execute the chain; returns a table of (notebook, seconds, status). Stops at the first failure."""
+    import papermill as pm
+
+    out_root = results_dir(results)
+    nb_out = out_root / "notebooks"
+    nb_out.mkdir(parents=True, exist_ok=True)
+    params = {"dataset_root": str(dataset_root(dataset).resolve()), "results_dir": str(out_root.resolve())}
+    params.update(extra or {})
+    rows = []
+    notebooks = [p for p in discover_notebooks() if not only or p.name[:2] in only]
+    for nb in notebooks:
+        print(f"[chain] {nb.name} ...", flush=True)
+        t0 = time.perf_counter()
+        status = "ok"
+        try:
+            pm.execute_notebook(str(nb), str(nb_out / nb.name), parameters=params, kernel_name=kernel_name,
+                                cwd=str(nb.parent), progress_bar=False, log_output=False)
+        except Exception as exc:  # papermill raises PapermillExecutionError with the cell's traceback
+            status = f"failed: {type(exc).__name__}"
+            print(exc, file=sys.stderr)
+        secs = time.perf_counter() - t0
+        rows.append({"notebook": nb.name, "seconds": round(secs, 1), "status": status})
+        print(f"[chain] {nb.name} {status} in {secs:.1f} s", flush=True)
+        if status != "ok":
+            break
+    table = pd.DataFrame(rows)
+    if len(table):
+        total = pd.DataFrame([{"notebook": "TOTAL", "seconds": round(table["seconds"].sum(), 1),
+                               "status": "ok" if (table["status"] == "ok").all() else "failed"}])
+        table = pd.concat([table, total], ignore_index=True)
+    table.to_csv(out_root / "chain_timing.csv", index=False)
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset-root", default=None, help="iMiGUE root (default: the demo dataset)")
+    ap.add_argument("--results", default=None, help="output folder (default: results/)")
+    ap.add_argument("--only", nargs="*", default=None, help="order prefixes to run, e.g. 01 02")
+    ap.add_argument("-p", "--param", action="append", type=_parse_param, default=[],
+                    help="extra papermill parameter NAME=VALUE, passed to every notebook")
+    args = ap.parse_args(argv)
+    table = run_chain(args.dataset_root, args.results, args.only, dict(args.param))
+    print(table.to_string(index=False))
+    return 0 if len(table) and table["status"].iloc[-1] == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

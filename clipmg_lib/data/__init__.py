@@ -1,0 +1,1 @@
+"""iMiGUE data layer: classes, splits, joint layouts, readers, clip index, video clips, demo generator."""

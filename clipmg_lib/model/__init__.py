@@ -1,0 +1,1 @@
+"""The CLIP-MG model: one module per component, built by `factory.create_model` from named configs."""

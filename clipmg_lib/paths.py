@@ -1,0 +1,39 @@
+"""Where things live: the repository, the demo dataset, results and caches.
+
+Every path can be overridden by an environment variable, so that tests and batch runs
+write somewhere else without touching notebook code.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: The repository checkout (the folder holding ``pyproject.toml``) for an editable install.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def demo_root() -> Path:
+    """Root of the generated demo dataset (``$CLIPMG_DEMO_ROOT`` or ``data/demo``)."""
+    return Path(os.environ.get("CLIPMG_DEMO_ROOT", REPO_ROOT / "data" / "demo"))
+
+
+def dataset_root(root: str | os.PathLike | None = None) -> Path:
+    """The dataset a run reads: ``root`` if given, else ``$CLIPMG_DATASET_ROOT``, else the demo."""
+    if root:
+        return Path(root).expanduser()
+    env = os.environ.get("CLIPMG_DATASET_ROOT")
+    return Path(env).expanduser() if env else demo_root()
+
+
+def results_dir(path: str | os.PathLike | None = None) -> Path:
+    """Where a run writes figures, tables and metrics (``$CLIPMG_RESULTS_DIR`` or ``results/``)."""
+    out = Path(path) if path else Path(os.environ.get("CLIPMG_RESULTS_DIR", REPO_ROOT / "results"))
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def cache_dir(path: str | os.PathLike | None = None) -> Path:
+    """Where derived, recomputable data is cached (``$CLIPMG_CACHE_DIR`` or ``data/cache``)."""
+    out = Path(path) if path else Path(os.environ.get("CLIPMG_CACHE_DIR", REPO_ROOT / "data" / "cache"))
+    out.mkdir(parents=True, exist_ok=True)
+    return out

@@ -1,0 +1,1 @@
+"""Skeleton processing: mediapipe extraction, composable transforms, heatmap volumes."""

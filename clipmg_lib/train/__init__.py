@@ -1,0 +1,1 @@
+"""Training: feature cache, trainer with checkpoints and resume, DDP, ablation runner."""
