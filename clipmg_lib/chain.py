@@ -40,7 +40,7 @@ def _parse_param(text: str) -> tuple[str, object]:
 
 def run_chain(dataset: str | Path | None = None, results: str | Path | None = None,
               only: list[str] | None = None, extra: dict | None = None,
-              kernel_name: str = "python3") -> pd.DataFrame:
+              kernel_name: str = "python3", notebooks_dir: Path | None = None) -> pd.DataFrame:
     """Execute the chain; returns a table of (notebook, seconds, status). Stops at the first failure."""
     import papermill as pm
 
@@ -50,7 +50,8 @@ def run_chain(dataset: str | Path | None = None, results: str | Path | None = No
     params = {"dataset_root": str(dataset_root(dataset).resolve()), "results_dir": str(out_root.resolve())}
     params.update(extra or {})
     rows = []
-    notebooks = [p for p in discover_notebooks() if not only or p.name[:2] in only]
+    found = discover_notebooks(notebooks_dir) if notebooks_dir else discover_notebooks()
+    notebooks = [p for p in found if not only or p.name[:2] in only]
     for nb in notebooks:
         print(f"[chain] {nb.name} ...", flush=True)
         t0 = time.perf_counter()

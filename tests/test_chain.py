@@ -1,0 +1,56 @@
+"""The chain runner finds notebooks by order prefix and stops at the first failure."""
+from __future__ import annotations
+
+
+import nbformat
+
+from clipmg_lib import chain
+
+
+def test_discovers_notebooks_by_order_prefix(tmp_path):
+    for name in ["02_b.ipynb", "01_a.ipynb", "10_z.ipynb", "scratch.ipynb", "1_bad.ipynb"]:
+        (tmp_path / name).write_text("{}")
+    assert [p.name for p in chain.discover_notebooks(tmp_path)] == ["01_a.ipynb", "02_b.ipynb", "10_z.ipynb"]
+
+
+def test_repository_notebooks_are_numbered_and_clean():
+    notebooks = chain.discover_notebooks()
+    prefixes = [p.name[:2] for p in notebooks]
+    assert len(prefixes) == len(set(prefixes)), "two notebooks share an order prefix"
+    for nb_path in notebooks:
+        nb = nbformat.read(nb_path, as_version=4)
+        tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(tagged) == 1, f"{nb_path.name}: needs exactly one cell tagged 'parameters'"
+        assert "dataset_root" in tagged[0].source and "results_dir" in tagged[0].source
+        assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{nb_path.name} has outputs"
+
+
+def test_param_parsing():
+    assert chain._parse_param("epochs=3") == ("epochs", 3)
+    assert chain._parse_param("device=cuda") == ("device", "cuda")
+    assert chain._parse_param("x=[1, 2]") == ("x", [1, 2])
+
+
+def _notebook(path, *sources):
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("dataset_root = None\nresults_dir = None")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params] + [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def test_run_chain_executes_in_order_and_stops_at_failure(tmp_path):
+    src = tmp_path / "nbs"
+    src.mkdir()
+    _notebook(src / "01_ok.ipynb", "from pathlib import Path\nPath(results_dir, 'ran01').write_text(dataset_root)")
+    _notebook(src / "02_fail.ipynb", "raise RuntimeError('boom')")
+    _notebook(src / "03_never.ipynb", "from pathlib import Path\nPath(results_dir, 'ran03').write_text('x')")
+    out = tmp_path / "results"
+    table = chain.run_chain(tmp_path / "data", out, notebooks_dir=src)
+    assert list(table["notebook"]) == ["01_ok.ipynb", "02_fail.ipynb", "TOTAL"]
+    assert table["status"].iloc[-1] == "failed"
+    assert (out / "ran01").read_text() == str((tmp_path / "data").resolve())
+    assert not (out / "ran03").exists()
+    assert (out / "notebooks" / "02_fail.ipynb").exists()
+    assert (out / "chain_timing.csv").exists()
