@@ -1,0 +1,218 @@
+"""Where each iMiGUE file lives on disk, in the MiGA challenge layout.
+
+::
+
+    <root>/
+      labels_20200831.csv                                   # official annotation CSV (optional)
+      imigue_data_phase1/datasets/imigue_skeleton_train/{vid:04d}/{vid}_label.csv
+                                                                  /{vid}_light_hand.csv
+                                                                  /{vid}_openpose.xlsx
+      imigue_data_phase1/datasets/imigue_skeleton_validate/{vid:04d}/...
+      imigue_data_phase2/imigue_skeleton_test/{vid:04d}/...
+      imigue_rgb_phase1/train_data/{vid}/{vid}.mp4
+      imigue_rgb_phase1/validation_data/{vid}/{vid}.mp4
+      imigue_rgb_phase2/{vid}/{vid}.mp4
+      mediapipe_skeleton/{vid:04d}/{vid}_light_hand.csv   # written by clipmg_lib.pose (not in the release)
+      Data/skeleton/raw/{vid}/{vid}_{frame:012d}_keypoints.json   # original iMiGUE OpenPose form (optional)
+      Label/raw/{vid}.txt                                         # original iMiGUE raw labels (optional)
+
+The folder a video sits in gives its split: ``train`` / ``val`` (MiGA validation) / ``test`` (phase 2).
+The release is inconsistent about zero padding, so every lookup accepts a video id padded to 4 digits or
+not, in folder and file names alike; the ``*_path(vid, split)`` methods give the canonical names that
+writers (the demo generator, the pose extractor) use, which every lookup finds.
+"""
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+SPLIT_SKELETON_DIRS = {
+    "train": Path("imigue_data_phase1/datasets/imigue_skeleton_train"),
+    "val": Path("imigue_data_phase1/datasets/imigue_skeleton_validate"),
+    "test": Path("imigue_data_phase2/imigue_skeleton_test"),
+}
+SPLIT_RGB_DIRS = {
+    "train": Path("imigue_rgb_phase1/train_data"),
+    "val": Path("imigue_rgb_phase1/validation_data"),
+    "test": Path("imigue_rgb_phase2"),
+}
+OFFICIAL_CSV_NAME = "labels_20200831.csv"
+MEDIAPIPE_DIR = Path("mediapipe_skeleton")
+
+
+def _id_names(vid: int) -> list[str]:
+    """Spellings of a video id in names: as is, and zero-padded to 4 (one if they coincide)."""
+    return list(dict.fromkeys([f"{int(vid):04d}", str(int(vid))]))
+
+
+def _check_split(split: str) -> str:
+    if split not in SPLIT_SKELETON_DIRS:
+        raise ValueError(f"unknown split {split!r}; expected one of {list(SPLIT_SKELETON_DIRS)}")
+    return split
+
+
+class IMiGUELayout:
+    """The MiGA on-disk layout of an iMiGUE root: find (or name, for writing) each video's files.
+
+    ``root``: the dataset root. ``official_csv``: the annotation CSV if it is not ``<root>/labels_20200831.csv``.
+    Lookups of existing files (``label_csv``, ``video_path``, ...) raise ``FileNotFoundError`` listing the
+    paths they tried. The folder scan is done once, on first use; call :meth:`refresh` after writing.
+    """
+
+    def __init__(self, root: str | os.PathLike, official_csv: str | os.PathLike | None = None) -> None:
+        self.root = Path(root)
+        self._official_csv = Path(official_csv) if official_csv else None
+
+    def __repr__(self) -> str:
+        return f"IMiGUELayout({str(self.root)!r})"
+
+    # ---------------------------------------------------------------- canonical paths (for writers)
+    @property
+    def official_csv_path(self) -> Path:
+        """The official annotation CSV (given, or ``<root>/labels_20200831.csv``); it may not exist."""
+        return self._official_csv or self.root / OFFICIAL_CSV_NAME
+
+    def has_official_csv(self) -> bool:
+        return self.official_csv_path.is_file()
+
+    def skeleton_dir(self, vid: int, split: str) -> Path:
+        """Canonical skeleton folder ``.../imigue_skeleton_{split}/{vid:04d}``."""
+        return self.root / SPLIT_SKELETON_DIRS[_check_split(split)] / f"{int(vid):04d}"
+
+    def label_csv_path(self, vid: int, split: str) -> Path:
+        return self.skeleton_dir(vid, split) / f"{int(vid)}_label.csv"
+
+    def light_hand_csv_path(self, vid: int, split: str) -> Path:
+        return self.skeleton_dir(vid, split) / f"{int(vid)}_light_hand.csv"
+
+    def openpose_xlsx_path(self, vid: int, split: str) -> Path:
+        return self.skeleton_dir(vid, split) / f"{int(vid)}_openpose.xlsx"
+
+    def rgb_path(self, vid: int, split: str) -> Path:
+        """Canonical mp4 ``{rgb split folder}/{vid}/{vid}.mp4``."""
+        return self.root / SPLIT_RGB_DIRS[_check_split(split)] / str(int(vid)) / f"{int(vid)}.mp4"
+
+    def mediapipe_light_hand_csv_path(self, vid: int) -> Path:
+        """Where ``clipmg_lib.pose`` writes its light_hand35 CSV: ``mediapipe_skeleton/{vid:04d}/{vid}_light_hand.csv``."""
+        return self.root / MEDIAPIPE_DIR / f"{int(vid):04d}" / f"{int(vid)}_light_hand.csv"
+
+    # ------------------------------------------------------------------------------ folder scan
+    def refresh(self) -> None:
+        """Forget the folder scan (after files were written)."""
+        for name in ("_skeleton_dirs", "_rgb_dirs"):
+            self.__dict__.pop(name, None)
+
+    @staticmethod
+    def _scan(base: Path, split: str, found: dict[int, tuple[str, Path]]) -> None:
+        if not base.is_dir():
+            return
+        for entry in os.scandir(base):
+            if entry.is_dir() and entry.name.isdigit():
+                vid = int(entry.name)
+                if vid in found and found[vid][1] != Path(entry.path):
+                    raise ValueError(
+                        f"video {vid} appears twice in the layout: {found[vid][1]} and {entry.path}")
+                found[vid] = (split, Path(entry.path))
+
+    @cached_property
+    def _skeleton_dirs(self) -> dict[int, tuple[str, Path]]:
+        found: dict[int, tuple[str, Path]] = {}
+        for split, rel in SPLIT_SKELETON_DIRS.items():
+            self._scan(self.root / rel, split, found)
+        return found
+
+    @cached_property
+    def _rgb_dirs(self) -> dict[int, tuple[str, Path]]:
+        found: dict[int, tuple[str, Path]] = {}
+        for split, rel in SPLIT_RGB_DIRS.items():
+            self._scan(self.root / rel, split, found)
+        return found
+
+    def videos(self, split: str | None = None) -> list[int]:
+        """Video ids with a skeleton folder or an RGB folder (optionally of one split), sorted."""
+        vids = {v for v, (s, _) in self._skeleton_dirs.items() if split is None or s == split}
+        vids |= {v for v, (s, _) in self._rgb_dirs.items() if split is None or s == split}
+        return sorted(vids)
+
+    def skeleton_videos(self, split: str | None = None) -> list[int]:
+        """Video ids with a skeleton folder (where ``{vid}_label.csv`` lives), sorted."""
+        return sorted(v for v, (s, _) in self._skeleton_dirs.items() if split is None or s == split)
+
+    def split_of_video(self, vid: int) -> str:
+        """``train``, ``val`` or ``test``, from the folder the video's skeleton (else RGB) folder is in."""
+        vid = int(vid)
+        skel = self._skeleton_dirs.get(vid)
+        rgb = self._rgb_dirs.get(vid)
+        if skel and rgb and skel[0] != rgb[0]:
+            raise ValueError(f"video {vid}: skeleton folder {skel[1]} ({skel[0]}) and RGB folder {rgb[1]} "
+                             f"({rgb[0]}) disagree on the split")
+        if skel or rgb:
+            return (skel or rgb)[0]
+        tried = [str(self.root / rel / n) for rel in SPLIT_SKELETON_DIRS.values() for n in _id_names(vid)]
+        raise FileNotFoundError(f"video {vid} is not in the layout at {self.root}; looked for folders {tried}")
+
+    # ---------------------------------------------------------------------------- file lookups
+    def _find(self, folders: list[Path], names: list[str], what: str, vid: int) -> Path:
+        tried = [folder / name for folder in folders for name in names]
+        for path in tried:
+            if path.is_file():
+                return path
+        raise FileNotFoundError(f"{what} of video {vid} not found; looked for: {', '.join(map(str, tried))}")
+
+    def _skeleton_folders(self, vid: int) -> list[Path]:
+        vid = int(vid)
+        if vid in self._skeleton_dirs:
+            return [self._skeleton_dirs[vid][1]]
+        return [self.root / rel / n for rel in SPLIT_SKELETON_DIRS.values() for n in _id_names(vid)]
+
+    def _skeleton_file(self, vid: int, suffix: str, what: str) -> Path:
+        return self._find(self._skeleton_folders(vid), [f"{n}_{suffix}" for n in _id_names(vid)], what, vid)
+
+    def label_csv(self, vid: int) -> Path:
+        """The existing ``{vid}_label.csv`` of a video."""
+        return self._skeleton_file(vid, "label.csv", "label CSV")
+
+    def light_hand_csv(self, vid: int) -> Path:
+        """The existing ``{vid}_light_hand.csv`` of a video."""
+        return self._skeleton_file(vid, "light_hand.csv", "light_hand skeleton CSV")
+
+    def openpose_xlsx(self, vid: int) -> Path:
+        """The existing ``{vid}_openpose.xlsx`` of a video."""
+        return self._skeleton_file(vid, "openpose.xlsx", "OpenPose xlsx")
+
+    def mediapipe_light_hand_csv(self, vid: int) -> Path:
+        """The existing mediapipe ``{vid}_light_hand.csv`` (written by ``clipmg_lib.pose``)."""
+        folders = [self.root / MEDIAPIPE_DIR / n for n in _id_names(vid)]
+        return self._find(folders, [f"{n}_light_hand.csv" for n in _id_names(vid)], "mediapipe skeleton CSV", vid)
+
+    def video_path(self, vid: int) -> Path:
+        """The existing mp4 of a video (``{vid}.mp4`` in its RGB folder)."""
+        vid = int(vid)
+        if vid in self._rgb_dirs:
+            folders = [self._rgb_dirs[vid][1]]
+        else:
+            folders = [self.root / rel / n for rel in SPLIT_RGB_DIRS.values() for n in _id_names(vid)]
+        return self._find(folders, [f"{n}.mp4" for n in _id_names(vid)], "RGB video", vid)
+
+    def openpose_json_dir(self, vid: int) -> Path:
+        """The original release's per-frame OpenPose JSON folder ``Data/skeleton/raw/{vid}``."""
+        tried = [self.root / "Data" / "skeleton" / "raw" / n for n in _id_names(vid)]
+        for path in tried:
+            if path.is_dir():
+                return path
+        raise FileNotFoundError(f"OpenPose JSON folder of video {vid} not found; looked for: {', '.join(map(str, tried))}")
+
+    def raw_label_txt(self, vid: int) -> Path:
+        """The original release's ``Label/raw/{vid}.txt``."""
+        return self._find([self.root / "Label" / "raw"], [f"{n}.txt" for n in _id_names(vid)], "raw label file", vid)
+
+    def skeleton_path(self, vid: int) -> Path:
+        """The best skeleton file of a video: the light_hand CSV if present, else the OpenPose xlsx."""
+        try:
+            return self.light_hand_csv(vid)
+        except FileNotFoundError as first:
+            try:
+                return self.openpose_xlsx(vid)
+            except FileNotFoundError as second:
+                raise FileNotFoundError(f"{first}; {second}") from None
