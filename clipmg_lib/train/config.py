@@ -1,0 +1,139 @@
+"""Training configurations as data: a dataclass that round-trips through JSON.
+
+Named configs live in ``clipmg_lib/train/configs/*.json`` (``tiny_demo`` for the CPU demo, ``paper_vitb16``
+for iMiGUE on one GPU). A run is ``load_train_config(name_or_path, **overrides)``; papermill parameters and
+command-line ``--set key=value`` flags become ``overrides``, so every number a run used is written next to
+its checkpoints (``train_config.json``) and can be replayed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+CONFIG_PACKAGE = "clipmg_lib.train.configs"
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs besides the data and the output folder.
+
+    Model: ``model`` is a model config name or path for ``clipmg_lib.model.factory.create_model``;
+    ``model_overrides`` are passed to it (e.g. ``{"ablation": "rgb_only"}``).
+
+    Optimisation: AdamW (``lr``, ``weight_decay``; no decay on biases, norms, embeddings and temperatures),
+    linear warm-up over ``warmup_epochs`` then cosine decay to ``lr * min_lr_ratio``, stepped per batch;
+    cross-entropy with ``label_smoothing``; gradient-norm clipping at ``grad_clip`` (0 = off).
+
+    Long tail: ``class_balance`` is ``'none'``, ``'loss'`` (per-class loss weights) or ``'sampler'``
+    (class-balanced sampling with replacement); ``class_weighting`` is ``'effective_number'``
+    (Cui et al. 2019, ``(1 - beta) / (1 - beta ** n_c)``, with ``cb_beta``) or ``'inverse_frequency'``;
+    ``sampler_power`` softens sampling (``p_c ~ n_c ** (1 - sampler_power)`` per class; 1 = balanced).
+
+    Views: ``train_views`` segment-random views per training clip are cached and one is drawn per clip and
+    epoch; ``eval_views`` > 1 averages the uniform view with ``eval_views - 1`` of the random views
+    (evaluation only: the cached train views of a val/test clip are computed on demand).
+
+    Selection: the epoch with the best ``select_metric`` on the validation split is kept as ``best.pt``.
+    """
+
+    model: str = "clipmg_tiny"
+    model_overrides: dict[str, Any] = field(default_factory=dict)
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    warmup_epochs: float = 1.0
+    min_lr_ratio: float = 0.01
+    label_smoothing: float = 0.1
+    class_balance: str = "none"
+    class_weighting: str = "effective_number"
+    cb_beta: float = 0.999
+    sampler_power: float = 1.0
+    grad_clip: float = 1.0
+    seed: int = 0
+    amp: str = "auto"
+    device: str = "auto"
+    num_workers: int = 0
+    train_views: int = 4
+    eval_views: int = 1
+    select_metric: str = "top1"
+    train_split: str = "train"
+    val_split: str = "val"
+    test_split: str = "test"
+    pose_augment: bool = True
+    cache_batch_size: int = 32
+    input_keys: tuple[str, ...] = ("tokens", "heatmap")
+
+    def __post_init__(self) -> None:
+        self.input_keys = tuple(self.input_keys)
+        checks = {
+            "class_balance": ("none", "loss", "sampler"),
+            "class_weighting": ("effective_number", "inverse_frequency"),
+            "amp": ("auto", "bf16", "fp16", "off"),
+            "select_metric": ("top1", "top5", "mean_class_acc"),
+        }
+        for name, allowed in checks.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"TrainConfig.{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        for name in ("epochs", "batch_size", "train_views", "eval_views", "cache_batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)!r}")
+
+    def replace(self, **overrides: Any) -> "TrainConfig":
+        """A copy with ``overrides`` applied; unknown keys raise a ``KeyError`` naming them."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise KeyError(f"unknown TrainConfig field(s) {unknown}; known: {sorted(known)}")
+        return dataclasses.replace(self, **overrides)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["input_keys"] = list(self.input_keys)
+        return d
+
+    def to_json(self, path: str | Path) -> None:
+        """Write the config as JSON, atomically."""
+        from ..data.atomic import atomic_open
+
+        with atomic_open(path) as f:
+            json.dump(self.to_dict(), f, indent=2)
+            f.write("\n")
+
+
+def available_train_configs() -> list[str]:
+    """Names of the packaged training configs."""
+    return sorted(p.name[:-5] for p in resources.files(CONFIG_PACKAGE).iterdir() if p.name.endswith(".json"))
+
+
+def load_train_config(name_or_path: str | Path | TrainConfig = "tiny_demo", **overrides: Any) -> TrainConfig:
+    """A packaged config by name, or a JSON file by path, with ``overrides`` applied (``None`` values ignored)."""
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if isinstance(name_or_path, TrainConfig):
+        return name_or_path.replace(**overrides)
+    path = Path(str(name_or_path))
+    if path.suffix != ".json":
+        candidate = resources.files(CONFIG_PACKAGE).joinpath(f"{name_or_path}.json")
+        if not candidate.is_file():
+            raise FileNotFoundError(f"no training config named {name_or_path!r}; available: {available_train_configs()}")
+        text = candidate.read_text()
+        source = str(candidate)
+    else:
+        if not path.is_file():
+            raise FileNotFoundError(f"training config file not found: {path}")
+        text = path.read_text()
+        source = str(path)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{source}: not valid JSON ({exc})") from exc
+    data.pop("_comment", None)
+    try:
+        config = TrainConfig(**data)
+    except TypeError as exc:
+        raise ValueError(f"{source}: {exc}") from exc
+    return config.replace(**overrides)
