@@ -40,7 +40,7 @@ class ToyModel(nn.Module):
 
     num_classes = NUM_CLASSES
 
-    def __init__(self) -> None:
+    def __init__(self, dropout: float = 0.2) -> None:
         super().__init__()
         self.backbone = nn.Linear(8, 8)
         self.backbone.requires_grad_(False)
@@ -48,7 +48,7 @@ class ToyModel(nn.Module):
         self.pose = nn.Linear(128, 16)
         self.gate = nn.Linear(32, 16)
         self.norm = nn.LayerNorm(16)
-        self.drop = nn.Dropout(0.2)
+        self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(16, NUM_CLASSES)
 
     def forward(self, tokens: torch.Tensor, heatmap: torch.Tensor) -> dict:
