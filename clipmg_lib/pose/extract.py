@@ -1,0 +1,474 @@
+"""Pose extraction with mediapipe -> :class:`~clipmg_lib.data.skeleton.Skeleton` in ``light_hand35``.
+
+mediapipe 0.10.21's ``mp.solutions`` API, two solutions run on every frame:
+
+* **Pose** (BlazePose GHUM, ``model_complexity=1``: ``pose_landmark_full.tflite`` is the only pose
+  landmark model bundled in the wheel; complexities 0 and 2 download a model at first use, so the
+  kit refuses them) -> the 25 BODY_25 joints;
+* **Hands** (``model_complexity`` 0 or 1, both bundled) -> the five fingertips of each hand.
+
+Why Pose + Hands and not Holistic: Holistic also runs the 468-point face mesh, which the
+``light_hand35`` layout does not use; on this 2-core CPU it ran at 17-39 frames/s against 45-90 for
+Pose + Hands on the same frames (``python -m bench.bench_pose`` prints the current numbers).
+Holistic's one advantage, hands tied to the body, is kept by assigning each detected hand to the
+nearest pose wrist (below), never by mediapipe's handedness label, which assumes a mirrored selfie.
+
+Mapping (OpenPose BODY_25 name <- mediapipe Pose landmark; sides are the PERSON's, as in OpenPose
+and mediapipe, so mediapipe ``LEFT_SHOULDER`` -> OpenPose ``LShoulder``, which the release calls
+"ShoulderRight" (see :mod:`clipmg_lib.data.layouts`)):
+
+========================  ==========================================================
+Nose, R/L Eye, R/L Ear    NOSE, RIGHT/LEFT_EYE, RIGHT/LEFT_EAR
+Neck                      mid-point of LEFT_SHOULDER and RIGHT_SHOULDER
+R/L Shoulder/Elbow/Wrist  RIGHT/LEFT_SHOULDER/ELBOW/WRIST
+MidHip                    mid-point of LEFT_HIP and RIGHT_HIP
+R/L Hip/Knee/Ankle/Heel   RIGHT/LEFT_HIP/KNEE/ANKLE/HEEL
+R/L BigToe                RIGHT/LEFT_FOOT_INDEX
+R/L SmallToe              none in mediapipe: always missing (0, 0, 0)
+R/L Hand tips 4..20       Hands THUMB/INDEX/MIDDLE/RING/PINKY_TIP (same 21-point topology)
+========================  ==========================================================
+
+Confidences: body joints take mediapipe's ``visibility`` (``presence`` is not filled by the
+legacy Pose solution); a mid-point takes the smaller of its two. mediapipe Hands gives no per-landmark
+score, so fingertips take the Pose model's own estimate that this hand is in view: the mean
+visibility of that side's WRIST, PINKY, INDEX and THUMB landmarks. A joint below
+``min_joint_confidence`` or outside the frame is written as missing, (0, 0, 0), the OpenPose
+convention the dataset's files use. A frame without a person gives all zeros, never an exception.
+
+Coordinates are PIXELS of the original video, even when frames are decoded smaller
+(``decode_max_side``): mediapipe returns normalised coordinates, which are scaled by the original size.
+
+Long videos are processed in chunks (``chunk_size`` frames); the trackers are reset at every chunk
+start, so a run resumed from its per-chunk checkpoints gives exactly the result of an uninterrupted
+run. :func:`extract_folder` writes ``{out_root}/{vid:04d}/{vid}_light_hand.csv`` (the dataset's format,
+which :class:`~clipmg_lib.data.dataset.ClipDataset` reads with ``skeleton_source='mediapipe'`` from
+``<dataset_root>/mediapipe_skeleton``), skips finished videos and resumes interrupted ones::
+
+    python -m clipmg_lib.pose.extract --dataset-root data/demo      # -> data/demo/mediapipe_skeleton
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from ..data.atomic import atomic_open, atomic_path
+from ..data.layouts import get_layout
+from ..data.skeleton import Skeleton
+
+LAYOUT = "light_hand35"
+MEDIAPIPE_SKELETON_DIR = "mediapipe_skeleton"
+
+#: OpenPose BODY_25 joint <- mediapipe Pose landmark(s); two names = their mid-point; none = always missing.
+BODY25_FROM_MEDIAPIPE: dict[str, tuple[str, ...]] = {
+    "Nose": ("NOSE",), "Neck": ("LEFT_SHOULDER", "RIGHT_SHOULDER"),
+    "RShoulder": ("RIGHT_SHOULDER",), "RElbow": ("RIGHT_ELBOW",), "RWrist": ("RIGHT_WRIST",),
+    "LShoulder": ("LEFT_SHOULDER",), "LElbow": ("LEFT_ELBOW",), "LWrist": ("LEFT_WRIST",),
+    "MidHip": ("LEFT_HIP", "RIGHT_HIP"),
+    "RHip": ("RIGHT_HIP",), "RKnee": ("RIGHT_KNEE",), "RAnkle": ("RIGHT_ANKLE",),
+    "LHip": ("LEFT_HIP",), "LKnee": ("LEFT_KNEE",), "LAnkle": ("LEFT_ANKLE",),
+    "REye": ("RIGHT_EYE",), "LEye": ("LEFT_EYE",), "REar": ("RIGHT_EAR",), "LEar": ("LEFT_EAR",),
+    "LBigToe": ("LEFT_FOOT_INDEX",), "LSmallToe": (), "LHeel": ("LEFT_HEEL",),
+    "RBigToe": ("RIGHT_FOOT_INDEX",), "RSmallToe": (), "RHeel": ("RIGHT_HEEL",),
+}
+#: Pose landmarks whose mean visibility is a hand's confidence, per person side.
+HAND_VISIBILITY_FROM = {s: tuple(f"{side}_{p}" for p in ("WRIST", "PINKY", "INDEX", "THUMB"))
+                        for s, side in (("L", "LEFT"), ("R", "RIGHT"))}
+
+BUNDLED_POSE_COMPLEXITY = 1
+
+
+class PoseExtractionError(RuntimeError):
+    """A video that cannot be read for extraction; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class ExtractorConfig:
+    """Settings of :class:`PoseExtractor`; saved with checkpoints so a resume uses the same ones."""
+
+    model_complexity: int = BUNDLED_POSE_COMPLEXITY
+    hands: bool = True
+    hand_model_complexity: int = 1
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    min_joint_confidence: float = 0.1
+    hand_match_radius: float = 1.0  # a hand joins a pose wrist closer than this many shoulder widths
+    static_image_mode: bool = False
+
+    def __post_init__(self) -> None:
+        if self.model_complexity != BUNDLED_POSE_COMPLEXITY:
+            model = {0: "pose_landmark_lite.tflite", 2: "pose_landmark_heavy.tflite"}.get(
+                self.model_complexity, "no such model")
+            raise ValueError(
+                f"mediapipe Pose model_complexity={self.model_complexity} ({model}) is not bundled with "
+                f"mediapipe 0.10.21 and would be downloaded at first use; the kit runs offline, so only "
+                f"model_complexity=1 (pose_landmark_full.tflite, bundled) is allowed")
+        if self.hand_model_complexity not in (0, 1):
+            raise ValueError(f"mediapipe Hands model_complexity must be 0 or 1, got {self.hand_model_complexity}")
+
+
+def _pose_index_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Index arrays for the 25 body joints: (source a, source b, valid) into the 33 Pose landmarks."""
+    import mediapipe as mp
+
+    lm = mp.solutions.pose.PoseLandmark
+    layout = get_layout(LAYOUT)
+    a = np.zeros(25, np.int64)
+    b = np.zeros(25, np.int64)
+    valid = np.zeros(25, bool)
+    for j, name in enumerate(layout.openpose_names[:25]):
+        src = BODY25_FROM_MEDIAPIPE[name]
+        if src:
+            a[j], b[j], valid[j] = lm[src[0]].value, lm[src[-1]].value, True
+    return a, b, valid
+
+
+def _import_mediapipe():
+    os.environ.setdefault("GLOG_minloglevel", "2")  # silence mediapipe's C++ INFO/WARNING lines
+    import mediapipe as mp
+
+    return mp
+
+
+class PoseExtractor:
+    """mediapipe Pose + Hands on RGB frames -> ``light_hand35`` joints in pixels.
+
+    Use as a context manager (it owns two mediapipe graphs)::
+
+        with PoseExtractor() as ex:
+            joints = ex.process(frame_rgb)          # float32 (35, 3): x, y, confidence
+    """
+
+    def __init__(self, config: ExtractorConfig | None = None, **overrides) -> None:
+        cfg = config or ExtractorConfig()
+        self.config = ExtractorConfig(**{**asdict(cfg), **overrides})
+        mp = _import_mediapipe()
+        c = self.config
+        self._pose = mp.solutions.pose.Pose(
+            static_image_mode=c.static_image_mode, model_complexity=c.model_complexity,
+            smooth_landmarks=not c.static_image_mode, min_detection_confidence=c.min_detection_confidence,
+            min_tracking_confidence=c.min_tracking_confidence)
+        self._hands = mp.solutions.hands.Hands(
+            static_image_mode=c.static_image_mode, max_num_hands=2, model_complexity=c.hand_model_complexity,
+            min_detection_confidence=c.min_detection_confidence,
+            min_tracking_confidence=c.min_tracking_confidence) if c.hands else None
+        self._a, self._b, self._valid = _pose_index_tables()
+        names = mp.solutions.pose.PoseLandmark
+        self._hand_vis = {s: np.array([names[n].value for n in v]) for s, v in HAND_VISIBILITY_FROM.items()}
+        self._wrist = {"L": names.LEFT_WRIST.value, "R": names.RIGHT_WRIST.value}
+        self._shoulders = (names.LEFT_SHOULDER.value, names.RIGHT_SHOULDER.value)
+        layout = get_layout(LAYOUT)
+        self._tip_slots = {s: np.array([layout.openpose_names.index(f"{s}Hand{t}") for t in (4, 8, 12, 16, 20)])
+                           for s in "LR"}
+        self._tip_landmarks = np.array([4, 8, 12, 16, 20])
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget tracking state (the next frame is detected from scratch)."""
+        self._pose.reset()
+        if self._hands is not None:
+            self._hands.reset()
+
+    def close(self) -> None:
+        self._pose.close()
+        if self._hands is not None:
+            self._hands.close()
+
+    def __enter__(self) -> "PoseExtractor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- one frame ---------------------------------------------------------------------------
+    def process(self, rgb: np.ndarray, img_shape: tuple[int, int] | None = None) -> np.ndarray:
+        """Joints of the person in one RGB frame (H, W, 3) uint8: float32 (35, 3) x, y, confidence.
+
+        ``img_shape`` (H, W): the size the pixel coordinates refer to (default: this frame's);
+        pass the original video size when the frame was decoded smaller.
+        """
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"expected an RGB uint8 frame (H, W, 3), got {rgb.dtype} {rgb.shape}")
+        h, w = img_shape or rgb.shape[:2]
+        out = np.zeros((get_layout(LAYOUT).num_joints, 3), np.float32)
+        rgb = np.ascontiguousarray(rgb)
+        pose = self._pose.process(rgb).pose_landmarks
+        lm = None
+        if pose is not None:
+            lm = np.array([(p.x * w, p.y * h, p.visibility) for p in pose.landmark], np.float64)
+            xy = (lm[self._a, :2] + lm[self._b, :2]) / 2
+            conf = np.minimum(lm[self._a, 2], lm[self._b, 2])
+            out[:25, :2] = xy
+            out[:25, 2] = np.where(self._valid, conf, 0.0)
+        if self._hands is not None:
+            self._add_fingertips(out, self._hands.process(rgb), lm, (h, w))
+        return self._drop_unreliable(out, (h, w))
+
+    def _add_fingertips(self, out: np.ndarray, hands, lm: np.ndarray | None, hw: tuple[int, int]) -> None:
+        if not hands.multi_hand_landmarks:
+            return
+        h, w = hw
+        found = [np.array([(p.x * w, p.y * h) for p in hl.landmark]) for hl in hands.multi_hand_landmarks]
+        if lm is not None:
+            sides = self._match_hands_to_wrists(found, lm)
+            scores = {s: float(lm[self._hand_vis[s], 2].mean()) for s in "LR"}
+            for hand, side in zip(found, sides):
+                if side is not None:
+                    out[self._tip_slots[side], :2] = hand[self._tip_landmarks]
+                    out[self._tip_slots[side], 2] = scores[side]
+            return
+        # no body: trust handedness, whose label assumes a mirrored (selfie) image; swap it for video
+        for hand, handed in zip(found, hands.multi_handedness):
+            cls = handed.classification[0]
+            side = "R" if cls.label == "Left" else "L"
+            out[self._tip_slots[side], :2] = hand[self._tip_landmarks]
+            out[self._tip_slots[side], 2] = cls.score
+
+    def _match_hands_to_wrists(self, hands: list[np.ndarray], lm: np.ndarray) -> list[str | None]:
+        """Side ('L'/'R') of each detected hand: nearest pose wrist, one hand per wrist, within radius."""
+        shoulder_width = float(np.linalg.norm(lm[self._shoulders[0], :2] - lm[self._shoulders[1], :2]))
+        radius = self.config.hand_match_radius * max(shoulder_width, 1.0)
+        pairs = sorted((float(np.linalg.norm(hand[0] - lm[self._wrist[s], :2])), i, s)
+                       for i, hand in enumerate(hands) for s in "LR")
+        sides: list[str | None] = [None] * len(hands)
+        taken: set[str] = set()
+        for dist, i, s in pairs:
+            if dist <= radius and sides[i] is None and s not in taken:
+                sides[i] = s
+                taken.add(s)
+        return sides
+
+    def _drop_unreliable(self, out: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+        h, w = hw
+        x, y, c = out[:, 0], out[:, 1], out[:, 2]
+        bad = (c < self.config.min_joint_confidence) | (x < 0) | (y < 0) | (x > w - 1) | (y > h - 1)
+        out[bad] = 0.0
+        return out
+
+
+# -- images and videos -------------------------------------------------------------------------
+
+def extract_image(rgb: np.ndarray, config: ExtractorConfig | None = None, **overrides) -> Skeleton:
+    """Joints of the person in one RGB photo (static-image mode): a ``Skeleton`` with T = 1."""
+    with PoseExtractor(config, **{**overrides, "static_image_mode": True}) as ex:
+        data = ex.process(rgb)[None]
+    return Skeleton(data, LAYOUT, tuple(rgb.shape[:2]), "mediapipe:image")
+
+
+def _open_video(path: Path, decode_max_side: int | None):
+    """(decord VideoReader, number of frames, original (H, W)); errors name the file."""
+    import decord
+
+    if not path.is_file():
+        raise PoseExtractionError(f"{path}: video file not found")
+    try:
+        vr = decord.VideoReader(str(path), ctx=decord.cpu(0))
+        n = len(vr)
+        h, w = vr[0].shape[:2] if n else (0, 0)
+        if n == 0:
+            raise PoseExtractionError(f"{path}: video has no frames")
+        if decode_max_side and max(h, w) > decode_max_side:
+            scale = decode_max_side / max(h, w)
+            dw, dh = int(round(w * scale / 2)) * 2, int(round(h * scale / 2)) * 2
+            vr = decord.VideoReader(str(path), ctx=decord.cpu(0), width=dw, height=dh)
+        vr.seek(0)
+    except PoseExtractionError:
+        raise
+    except Exception as exc:  # decord raises DECORDError / RuntimeError on corrupt input
+        raise PoseExtractionError(f"{path}: cannot decode video ({type(exc).__name__}: {exc})") from exc
+    return vr, n, (int(h), int(w))
+
+
+def _chunk_file(folder: Path, start: int) -> Path:
+    return folder / f"chunk_{start:07d}.npy"
+
+
+def _load_checkpoint(folder: Path, meta: dict, chunk_size: int, num_frames: int) -> tuple[list[np.ndarray], int]:
+    """Finished chunks saved by an earlier run with the same meta; a mismatch discards them."""
+    meta_file = folder / "meta.json"
+    if not meta_file.exists():
+        return [], 0
+    try:
+        saved = json.loads(meta_file.read_text())
+    except json.JSONDecodeError:
+        saved = None
+    if saved != meta:
+        shutil.rmtree(folder)
+        return [], 0
+    chunks, start = [], 0
+    while start < num_frames and _chunk_file(folder, start).exists():
+        arr = np.load(_chunk_file(folder, start), allow_pickle=False)
+        if arr.shape != (min(chunk_size, num_frames - start), get_layout(LAYOUT).num_joints, 3):
+            break
+        chunks.append(arr)
+        start += chunk_size
+    return chunks, start
+
+
+def extract_video(path: str | os.PathLike, config: ExtractorConfig | None = None, *, chunk_size: int = 250,
+                  batch_size: int = 16, decode_max_side: int | None = None,
+                  checkpoint_dir: str | os.PathLike | None = None, progress: bool = True,
+                  max_frames: int | None = None, **overrides) -> Skeleton:
+    """Run the extractor over a whole video (decord): ``Skeleton`` (T, 35, 3) in ``light_hand35``.
+
+    ``chunk_size``: trackers restart every ``chunk_size`` frames; with ``checkpoint_dir`` each finished
+    chunk is saved there (atomically) and a rerun continues after the last saved chunk.
+    ``decode_max_side``: decode frames no larger than this (faster; coordinates stay in original pixels).
+    ``max_frames``: only the first frames (previews).
+    """
+    path = Path(path)
+    cfg = ExtractorConfig(**{**asdict(config or ExtractorConfig()), **overrides})
+    if chunk_size < 1 or batch_size < 1:
+        raise ValueError(f"chunk_size and batch_size must be positive, got {chunk_size}, {batch_size}")
+    vr, n, (h, w) = _open_video(path, decode_max_side)
+    n = min(n, max_frames) if max_frames else n
+    chunks: list[np.ndarray] = []
+    start = 0
+    folder = Path(checkpoint_dir) if checkpoint_dir else None
+    if folder is not None:
+        meta = {"video": str(path.resolve()), "num_frames": n, "img_shape": [h, w], "chunk_size": chunk_size,
+                "decode_max_side": decode_max_side, "config": asdict(cfg)}
+        chunks, start = _load_checkpoint(folder, meta, chunk_size, n)
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_open(folder / "meta.json") as f:
+            json.dump(meta, f)
+    bar = tqdm(total=n, initial=min(start, n), desc=path.name, unit="frame", disable=not progress, leave=False)
+    with PoseExtractor(cfg) as ex:
+        for s in range(start, n, chunk_size):
+            ex.reset()
+            e = min(s + chunk_size, n)
+            chunk = np.zeros((e - s, get_layout(LAYOUT).num_joints, 3), np.float32)
+            for b in range(s, e, batch_size):
+                try:
+                    frames = vr.get_batch(list(range(b, min(b + batch_size, e)))).asnumpy()
+                except Exception as exc:
+                    raise PoseExtractionError(f"{path}: cannot decode frames {b}..{min(b + batch_size, e) - 1} "
+                                              f"({type(exc).__name__}: {exc})") from exc
+                for k, frame in enumerate(frames):
+                    chunk[b - s + k] = ex.process(frame, (h, w))
+                bar.update(len(frames))
+            chunks.append(chunk)
+            if folder is not None:
+                with atomic_path(_chunk_file(folder, s)) as tmp:
+                    np.save(tmp, chunk, allow_pickle=False)
+    bar.close()
+    data = np.concatenate(chunks) if chunks else np.zeros((0, get_layout(LAYOUT).num_joints, 3), np.float32)
+    return Skeleton(data, LAYOUT, (h, w), f"mediapipe:{path}")
+
+
+# -- folders of videos -------------------------------------------------------------------------
+
+def mediapipe_skeleton_dir(dataset_root: str | os.PathLike) -> Path:
+    """Where a dataset's mediapipe skeletons live: ``<dataset_root>/mediapipe_skeleton``."""
+    return Path(dataset_root) / MEDIAPIPE_SKELETON_DIR
+
+
+def light_hand_csv_path(out_root: str | os.PathLike, vid: int) -> Path:
+    """``{out_root}/{vid:04d}/{vid}_light_hand.csv``, the file the dataset reader expects."""
+    return Path(out_root) / f"{vid:04d}" / f"{vid}_light_hand.csv"
+
+
+def checkpoint_dir_for(out_root: str | os.PathLike, vid: int) -> Path:
+    """Per-chunk checkpoints of an unfinished video (removed once its CSV is written)."""
+    return Path(out_root) / f"{vid:04d}" / f".{vid}_mediapipe_partial"
+
+
+_VID_RE = re.compile(r"^(\d+)$")
+
+
+def find_videos(videos: str | os.PathLike | Iterable | Mapping) -> dict[int, Path]:
+    """{video id: mp4 path} from a folder (searched recursively), a list of paths, or a mapping.
+
+    The id is the file name's stem (``298.mp4`` or ``0298.mp4``); any other name is an error naming it.
+    """
+    if isinstance(videos, Mapping):
+        return {int(k): Path(v) for k, v in sorted(videos.items())}
+    if isinstance(videos, (str, os.PathLike)):
+        root = Path(videos)
+        if not root.is_dir():
+            raise FileNotFoundError(f"{root}: not a folder of videos")
+        paths = sorted(p for p in root.rglob("*.mp4") if MEDIAPIPE_SKELETON_DIR not in p.parts)
+    else:
+        paths = [Path(p) for p in videos]
+    found: dict[int, Path] = {}
+    for p in paths:
+        m = _VID_RE.match(p.stem)
+        if not m:
+            raise ValueError(f"{p}: cannot read a video id from the file name (expected e.g. 298.mp4)")
+        vid = int(m.group(1))
+        if vid in found:
+            raise ValueError(f"video id {vid} appears twice: {found[vid]} and {p}")
+        found[vid] = p
+    return dict(sorted(found.items()))
+
+
+def extract_folder(videos: str | os.PathLike | Iterable | Mapping, out_root: str | os.PathLike,
+                   config: ExtractorConfig | None = None, *, overwrite: bool = False, chunk_size: int = 250,
+                   decode_max_side: int | None = None, progress: bool = True, **overrides) -> pd.DataFrame:
+    """Extract every video; write ``{out_root}/{vid:04d}/{vid}_light_hand.csv`` per video.
+
+    Videos whose CSV exists are skipped (``overwrite=True`` redoes them); an interrupted video resumes
+    from its last finished chunk. Returns one row per video: video, path, csv, status
+    ('extracted' | 'skipped'), frames, seconds, fps.
+    """
+    from ..data.skeleton_io import write_light_hand_csv
+
+    table = find_videos(videos)
+    rows = []
+    for vid, path in tqdm(table.items(), desc="mediapipe", unit="video", disable=not progress):
+        csv = light_hand_csv_path(out_root, vid)
+        if csv.exists() and not overwrite:
+            rows.append({"video": vid, "path": str(path), "csv": str(csv), "status": "skipped",
+                         "frames": np.nan, "seconds": 0.0, "fps": np.nan})
+            continue
+        t0 = time.perf_counter()
+        ckpt = checkpoint_dir_for(out_root, vid)
+        skeleton = extract_video(path, config, chunk_size=chunk_size, decode_max_side=decode_max_side,
+                                 checkpoint_dir=ckpt, progress=progress, **overrides)
+        write_light_hand_csv(csv, skeleton)
+        shutil.rmtree(ckpt, ignore_errors=True)
+        secs = time.perf_counter() - t0
+        rows.append({"video": vid, "path": str(path), "csv": str(csv), "status": "extracted",
+                     "frames": skeleton.num_frames, "seconds": round(secs, 2),
+                     "fps": round(skeleton.num_frames / secs, 1) if secs > 0 else np.nan})
+    return pd.DataFrame(rows, columns=["video", "path", "csv", "status", "frames", "seconds", "fps"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="mediapipe skeletons for every video of a dataset "
+                                             "(cached per video, resumable).")
+    ap.add_argument("--dataset-root", default=None, help="iMiGUE root (default: the demo dataset)")
+    ap.add_argument("--videos", default=None, help="folder of videos (default: the dataset root)")
+    ap.add_argument("--out", default=None, help="output root (default: <dataset-root>/mediapipe_skeleton)")
+    ap.add_argument("--only", type=int, nargs="*", default=None, help="video ids to extract")
+    ap.add_argument("--chunk-size", type=int, default=250)
+    ap.add_argument("--decode-max-side", type=int, default=None)
+    ap.add_argument("--no-hands", action="store_true", help="body only (fingertips missing), faster")
+    ap.add_argument("--overwrite", action="store_true")
+    args = ap.parse_args(argv)
+    from ..paths import dataset_root
+
+    root = dataset_root(args.dataset_root)
+    table = find_videos(args.videos or root)
+    if args.only:
+        table = {v: p for v, p in table.items() if v in set(args.only)}
+    out = Path(args.out) if args.out else mediapipe_skeleton_dir(root)
+    result = extract_folder(table, out, overwrite=args.overwrite, chunk_size=args.chunk_size,
+                            decode_max_side=args.decode_max_side, hands=not args.no_hands)
+    print(result.drop(columns=["path"]).to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Real footage of a real person, available offline, for pose tests, the notebook and the benchmark.
+
+No installed package ships a video of a person, so the kit uses the one real photograph of a person
+that is always installed with matplotlib (Grace Hopper, ``matplotlib.cbook.get_sample_data``) and
+turns it into a short "video" by a slow pan and zoom, like a hand-held camera on a still subject.
+It is real imagery (mediapipe sees a real face, shoulders and uniform), not a rendering; but the
+person does not move, only the camera does. Each frame's camera transform is returned, so a test can
+check that landmarks found in the video follow the camera.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..data.atomic import atomic_path
+
+
+def person_photo() -> np.ndarray:
+    """Grace Hopper's portrait from matplotlib's sample data: uint8 RGB (600, 512, 3)."""
+    import matplotlib.cbook as cbook
+    from PIL import Image
+
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        return np.asarray(Image.open(f).convert("RGB"))
+
+
+def pan_zoom_transforms(num_frames: int, src_shape: tuple[int, int], out_size: tuple[int, int],
+                        zoom: tuple[float, float] = (0.80, 0.95), shift: float = 0.05) -> np.ndarray:
+    """Per-frame 2x3 affine maps from photo pixels to frame pixels: (num_frames, 2, 3) float64.
+
+    A crop window of ``zoom`` times the photo (varying smoothly) drifts by up to ``shift`` of the photo
+    size around the centre and is resized to ``out_size`` = (W, H).
+    """
+    h, w = src_shape
+    out_w, out_h = out_size
+    t = np.arange(num_frames, dtype=np.float64)
+    z = zoom[0] + (zoom[1] - zoom[0]) * 0.5 * (1 + np.sin(2 * np.pi * t / max(num_frames, 2)))
+    cx = w / 2 + shift * w * np.sin(2 * np.pi * t / max(num_frames, 2) * 0.7)
+    cy = h / 2 + shift * h * np.cos(2 * np.pi * t / max(num_frames, 2) * 0.5) - shift * h
+    win_w, win_h = z * w, z * h
+    sx, sy = out_w / win_w, out_h / win_h
+    mats = np.zeros((num_frames, 2, 3))
+    mats[:, 0, 0], mats[:, 0, 2] = sx, -(cx - win_w / 2) * sx
+    mats[:, 1, 1], mats[:, 1, 2] = sy, -(cy - win_h / 2) * sy
+    return mats
+
+
+def pan_zoom_frames(num_frames: int = 48, out_size: tuple[int, int] = (320, 376),
+                    photo: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Frames of the pan/zoom "video": uint8 (T, H, W, 3) and their affines (T, 2, 3) (photo -> frame)."""
+    import cv2
+
+    photo = person_photo() if photo is None else photo
+    mats = pan_zoom_transforms(num_frames, photo.shape[:2], out_size)
+    frames = np.stack([cv2.warpAffine(photo, m, out_size, flags=cv2.INTER_LINEAR,
+                                      borderMode=cv2.BORDER_REFLECT) for m in mats])
+    return frames, mats
+
+
+def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int = 25) -> Path:
+    """Write uint8 RGB frames (T, H, W, 3) as an H.264 mp4 (PyAV), atomically. H and W must be even."""
+    import av
+
+    path = Path(path)
+    t, h, w, _ = frames.shape
+    if h % 2 or w % 2:
+        raise ValueError(f"{path}: H.264 (yuv420p) needs even frame sizes, got {h}x{w}")
+    with atomic_path(path) as tmp:
+        with av.open(str(tmp), mode="w", format="mp4") as container:
+            stream = container.add_stream("libx264", rate=fps)
+            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+            stream.options = {"crf": "18", "preset": "veryfast"}
+            for frame in frames:
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")))
+            container.mux(stream.encode())
+    return path
+
+
+def write_person_video(path: str | os.PathLike, num_frames: int = 48,
+                       out_size: tuple[int, int] = (320, 376), fps: int = 25) -> tuple[Path, np.ndarray]:
+    """Write the pan/zoom video of the real photo to ``path``; returns (path, affines (T, 2, 3))."""
+    frames, mats = pan_zoom_frames(num_frames, out_size)
+    return write_video(path, frames, fps), mats
