@@ -117,6 +117,36 @@ def read_light_hand_csv(path: str | os.PathLike, img_shape: tuple[int, int] | No
     return Skeleton(data, "light_hand35", img_shape, str(path))
 
 
+def count_light_hand_frames(path: str | os.PathLike) -> int:
+    """Number of frames (data rows) of a ``{vid}_light_hand.csv`` without parsing it (a header is not counted)."""
+    path = Path(path)
+    _require_file(path)
+    rows, last, first_line = 0, b"\n", b""
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            if not first_line:
+                first_line = chunk.split(b"\n", 1)[0]
+            rows += chunk.count(b"\n")
+            last = chunk[-1:]
+    rows += last != b"\n"  # a last line without a newline
+    fields = first_line.decode("utf-8-sig", errors="replace").strip().split(",")
+    if not all(_is_number(x) for x in fields if x.strip()):
+        rows -= 1
+    if rows <= 0:
+        raise SkeletonFileError(f"{path}: no frames (only a header row)")
+    return rows
+
+
+def read_skeleton(path: str | os.PathLike, img_shape: tuple[int, int] | None = None) -> Skeleton:
+    """Any skeleton file by its form: ``*_light_hand.csv``, ``*.xlsx`` or an OpenPose JSON folder."""
+    path = Path(path)
+    if path.is_dir():
+        return read_openpose_json_dir(path, img_shape)
+    if path.suffix.lower() == ".xlsx":
+        return read_openpose_xlsx(path, img_shape)
+    return read_light_hand_csv(path, img_shape)
+
+
 def write_light_hand_csv(path: str | os.PathLike, skeleton: Skeleton, header: bool = True) -> None:
     """Write ``{vid}_light_hand.csv`` (frame index + 105 values per row), atomically.
 
