@@ -4,22 +4,24 @@
 
     <root>/
       labels_20200831.csv                                   # official annotation CSV (optional)
-      imigue_data_phase1/datasets/imigue_skeleton_train/{vid:04d}/{vid}_label.csv
-                                                                  /{vid}_light_hand.csv
-                                                                  /{vid}_openpose.xlsx
+      imigue_data_phase1/datasets/imigue_skeleton_train/{vid:04d}/{vid:04d}_label.csv
+                                                                  /{vid:04d}_light_hand.csv
+                                                                  /{vid:04d}_openpose.xlsx
       imigue_data_phase1/datasets/imigue_skeleton_validate/{vid:04d}/...
       imigue_data_phase2/imigue_skeleton_test/{vid:04d}/...
-      imigue_rgb_phase1/train_data/{vid}/{vid}.mp4
-      imigue_rgb_phase1/validation_data/{vid}/{vid}.mp4
-      imigue_rgb_phase2/{vid}/{vid}.mp4
-      mediapipe_skeleton/{vid:04d}/{vid}_light_hand.csv   # written by clipmg_lib.pose (not in the release)
+      imigue_rgb_phase1/train_data/{vid:04d}/{vid:04d}.mp4
+      imigue_rgb_phase1/validation_data/{vid:04d}/{vid:04d}.mp4
+      imigue_rgb_phase2/{vid:04d}/{vid:04d}.mp4
+      mediapipe_skeleton/{vid:04d}/{vid:04d}_light_hand.csv   # written by clipmg_lib.pose (not in the release)
       Data/skeleton/raw/{vid}/{vid}_{frame:012d}_keypoints.json   # original iMiGUE OpenPose form (optional)
       Label/raw/{vid}.txt                                         # original iMiGUE raw labels (optional)
 
 The folder a video sits in gives its split: ``train`` / ``val`` (MiGA validation) / ``test`` (phase 2).
 The release is inconsistent about zero padding, so every lookup accepts a video id padded to 4 digits or
-not, in folder and file names alike; the ``*_path(vid, split)`` methods give the canonical names that
-writers (the demo generator, the pose extractor) use, which every lookup finds.
+not, in folder and file names alike. The ``*_path(vid, split)`` methods give the canonical names that
+writers (the demo generator, the pose extractor) use, which every lookup finds: padded to 4 everywhere,
+as the MiGA starter code reads them (``os.path.join(folder, sample_id + '_light_hand.csv')`` with the
+folder name as ``sample_id``).
 """
 from __future__ import annotations
 
@@ -81,21 +83,21 @@ class IMiGUELayout:
         return self.root / SPLIT_SKELETON_DIRS[_check_split(split)] / f"{int(vid):04d}"
 
     def label_csv_path(self, vid: int, split: str) -> Path:
-        return self.skeleton_dir(vid, split) / f"{int(vid)}_label.csv"
+        return self.skeleton_dir(vid, split) / f"{int(vid):04d}_label.csv"
 
     def light_hand_csv_path(self, vid: int, split: str) -> Path:
-        return self.skeleton_dir(vid, split) / f"{int(vid)}_light_hand.csv"
+        return self.skeleton_dir(vid, split) / f"{int(vid):04d}_light_hand.csv"
 
     def openpose_xlsx_path(self, vid: int, split: str) -> Path:
-        return self.skeleton_dir(vid, split) / f"{int(vid)}_openpose.xlsx"
+        return self.skeleton_dir(vid, split) / f"{int(vid):04d}_openpose.xlsx"
 
     def rgb_path(self, vid: int, split: str) -> Path:
-        """Canonical mp4 ``{rgb split folder}/{vid}/{vid}.mp4``."""
-        return self.root / SPLIT_RGB_DIRS[_check_split(split)] / str(int(vid)) / f"{int(vid)}.mp4"
+        """Canonical mp4 ``{rgb split folder}/{vid:04d}/{vid:04d}.mp4``."""
+        return self.root / SPLIT_RGB_DIRS[_check_split(split)] / f"{int(vid):04d}" / f"{int(vid):04d}.mp4"
 
     def mediapipe_light_hand_csv_path(self, vid: int) -> Path:
-        """Where ``clipmg_lib.pose`` writes its light_hand35 CSV: ``mediapipe_skeleton/{vid:04d}/{vid}_light_hand.csv``."""
-        return self.root / MEDIAPIPE_DIR / f"{int(vid):04d}" / f"{int(vid)}_light_hand.csv"
+        """Where ``clipmg_lib.pose`` writes its light_hand35 CSV: ``mediapipe_skeleton/{vid:04d}/{vid:04d}_light_hand.csv``."""
+        return self.root / MEDIAPIPE_DIR / f"{int(vid):04d}" / f"{int(vid):04d}_light_hand.csv"
 
     # ------------------------------------------------------------------------------ folder scan
     def refresh(self) -> None:
