@@ -1,0 +1,321 @@
+"""Shared helpers of the benchmarks: side-by-side timing, machine facts, result files, the long test video.
+
+Timing discipline (the machine is shared and small, so single timings are noise):
+
+- every contender gets ``warmup`` untimed calls, then ``repeats`` timed rounds;
+- contenders are timed *interleaved*, round by round, in an order that alternates between rounds,
+  so a burst of load from another process hits all of them alike;
+- we report the median and the inter-quartile range of each, and the speed-up as the ratio of medians,
+  together with the spread of the per-round ratios (the ratio of the two contenders within one round).
+
+Results of each benchmark module go to ``bench/out/<module>.json`` (atomic write); the runner
+(``python -m bench``) prints them together at the end.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+import numpy as np
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+#: Cached inputs (the long video) and result JSON files; git-ignored.
+OUT_DIR = Path(os.environ.get("CLIPMG_BENCH_OUT", BENCH_DIR / "out"))
+
+
+# ----------------------------------------------------------------------------------------------- timing
+@dataclass
+class Timing:
+    """Wall-clock samples of one contender, in seconds per call."""
+
+    name: str
+    samples: list[float]
+    #: how many work units (frames, clips, images) one call processes; for throughput figures.
+    units_per_call: float = 1.0
+    unit: str = "call"
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def iqr(self) -> tuple[float, float]:
+        if len(self.samples) < 2:
+            return self.samples[0], self.samples[0]
+        q = np.percentile(self.samples, [25, 75])
+        return float(q[0]), float(q[1])
+
+    @property
+    def per_unit(self) -> float:
+        """Median seconds per work unit."""
+        return self.median / self.units_per_call
+
+    @property
+    def throughput(self) -> float:
+        """Median work units per second."""
+        return self.units_per_call / self.median
+
+    def summary(self) -> dict:
+        q1, q3 = self.iqr
+        return {"name": self.name, "median_s": self.median, "q1_s": q1, "q3_s": q3,
+                "n": len(self.samples), "unit": self.unit, "units_per_call": self.units_per_call,
+                "per_unit_s": self.per_unit, "units_per_s": self.throughput, "samples_s": self.samples}
+
+
+def _sync(device: str | None) -> None:
+    if device and device.startswith("cuda"):
+        import torch
+        torch.cuda.synchronize()
+
+
+def time_side_by_side(contenders: Mapping[str, Callable[[], object]], *, repeats: int = 5, warmup: int = 1,
+                      units_per_call: float | Mapping[str, float] = 1.0, unit: str = "call",
+                      device: str | None = None, progress: bool = True) -> dict[str, Timing]:
+    """Time several callables interleaved, round by round; returns ``{name: Timing}``.
+
+    Round ``r`` runs the contenders in order when ``r`` is even and reversed when odd, so slow drifts
+    (another job starting, CPU frequency) bias none of them. ``device='cuda'`` synchronises around
+    each call (wall clock of the whole call; use :func:`cuda_time` for kernel time).
+    """
+    names = list(contenders)
+    units = {n: (units_per_call[n] if isinstance(units_per_call, Mapping) else units_per_call) for n in names}
+    for _ in range(warmup):
+        for n in names:
+            contenders[n]()
+    _sync(device)
+    samples: dict[str, list[float]] = {n: [] for n in names}
+    rounds = range(repeats)
+    if progress:
+        from tqdm.auto import tqdm
+        rounds = tqdm(rounds, desc="rounds", leave=False, file=sys.stderr)
+    for r in rounds:
+        for n in (names if r % 2 == 0 else names[::-1]):
+            _sync(device)
+            t0 = time.perf_counter()
+            contenders[n]()
+            _sync(device)
+            samples[n].append(time.perf_counter() - t0)
+    return {n: Timing(n, samples[n], units[n], unit) for n in names}
+
+
+def ratio(baseline: Timing, candidate: Timing) -> dict:
+    """Speed-up of ``candidate`` over ``baseline`` (per work unit): ratio of medians and per-round spread."""
+    per_round = [(b / baseline.units_per_call) / (c / candidate.units_per_call)
+                 for b, c in zip(baseline.samples, candidate.samples)]
+    return {"baseline": baseline.name, "candidate": candidate.name,
+            "speedup": baseline.per_unit / candidate.per_unit,
+            "per_round_min": min(per_round), "per_round_max": max(per_round)}
+
+
+def cuda_time(fn: Callable[[], object], *, repeats: int = 10, warmup: int = 3) -> list[float]:
+    """Seconds per call measured with CUDA events (GPU time of the queued work), one sample per repeat."""
+    import torch
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    out = []
+    for _ in range(repeats):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        torch.cuda.synchronize()
+        out.append(start.elapsed_time(end) / 1e3)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- printing
+def fmt_seconds(s: float) -> str:
+    if s >= 1:
+        return f"{s:.2f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.1f} ms"
+    return f"{s * 1e6:.0f} us"
+
+
+def print_timings(title: str, timings: Iterable[Timing], baseline: str | None = None) -> list[dict]:
+    """Print a table of contenders (median, IQR, per unit, throughput, speed-up vs ``baseline``)."""
+    timings = list(timings)
+    base = next((t for t in timings if t.name == baseline), None)
+    rows = []
+    print(f"\n== {title}")
+    head = f"  {'contender':<44} {'median':>10} {'IQR':>21} {'per unit':>11} {'units/s':>9} {'speed-up':>17}"
+    print(head)
+    for t in timings:
+        q1, q3 = t.iqr
+        row = t.summary()
+        sp = ""
+        if base is not None and t is not base:
+            r = ratio(base, t)
+            row["vs_baseline"] = r
+            sp = f"{r['speedup']:6.1f}x [{r['per_round_min']:.1f}-{r['per_round_max']:.1f}]"
+        elif base is not None:
+            sp = "baseline"
+        print(f"  {t.name:<44} {fmt_seconds(t.median):>10} {fmt_seconds(q1):>10}-{fmt_seconds(q3):<10} "
+              f"{fmt_seconds(t.per_unit):>11} {t.throughput:9.1f} {sp:>17}")
+        rows.append(row)
+    unit = timings[0].unit if timings else "call"
+    print(f"  (per unit = per {unit}; median of {len(timings[0].samples) if timings else 0} interleaved rounds; "
+          f"speed-up = ratio of medians [min-max of per-round ratios])")
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------- machine
+def machine_info() -> dict:
+    """Facts that make figures comparable: CPU, cores, load, library versions, GPU if any."""
+    info = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        info["loadavg_1min"] = os.getloadavg()[0]
+    except OSError:
+        pass
+    import torch
+    info["torch"] = torch.__version__
+    info["torch_threads"] = torch.get_num_threads()
+    info["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return info
+
+
+def print_machine(info: dict | None = None) -> dict:
+    info = info or machine_info()
+    gpu = info.get("gpu") or "no GPU"
+    print(f"machine: {info.get('cpu', '?')} ({info['machine']}), {info['cpus']} cores, torch {info['torch']} "
+          f"({info['torch_threads']} threads), {gpu}, load average {info.get('loadavg_1min', float('nan')):.2f}")
+    return info
+
+
+def write_results(name: str, payload: dict) -> Path:
+    """Write ``bench/out/<name>.json`` atomically (the runner reads them for its summary)."""
+    from clipmg_lib.data.atomic import atomic_open
+
+    payload = {"benchmark": name, "time": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine_info(),
+               **payload}
+    path = OUT_DIR / f"{name}.json"
+    with atomic_open(path, "w") as f:
+        json.dump(payload, f, indent=1, default=_json_default)
+    return path
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, Timing):
+        return o.summary()
+    if hasattr(o, "__dataclass_fields__"):
+        return asdict(o)
+    return str(o)
+
+
+# ----------------------------------------------------------------------------------------------- long video
+@dataclass(frozen=True)
+class LongVideoSpec:
+    """A synthetic broadcast-like H.264 video; every frame carries its own index (:func:`draw_frame_code`)."""
+
+    seconds: int = 600
+    fps: int = 25
+    width: int = 1280
+    height: int = 720
+    gop: int = 250  #: keyframe interval in frames (broadcast-like)
+    bitrate: int = 2_000_000  #: bit/s (press-conference 720p footage is ~1.5-3 Mbit/s)
+    bframes: int = 3  #: x264's default
+
+    @property
+    def num_frames(self) -> int:
+        return self.seconds * self.fps
+
+    @property
+    def filename(self) -> str:
+        return (f"long_{self.width}x{self.height}_{self.seconds}s_{self.fps}fps_gop{self.gop}"
+                f"_{self.bitrate // 1000}k_b{self.bframes}.mp4")
+
+
+CODE_BITS = 16
+
+
+def draw_frame_code(frame: np.ndarray, index: int) -> None:
+    """Write ``index`` into ``frame`` (H, W, 3) uint8 in place as a vertical barcode.
+
+    A strip 1/20 of the width wide, at the horizontal centre, cut into 16 equal blocks from top (bit 0)
+    to bottom (bit 15); white = 1, black = 0. It survives any resize and any centre crop of a landscape
+    frame (which cuts only the sides), and H.264 at ~2 Mbit/s.
+    """
+    h, w = frame.shape[:2]
+    half = max(2, w // 40)
+    edges = np.linspace(0, h, CODE_BITS + 1).round().astype(int)
+    strip = frame[:, w // 2 - half: w // 2 + half]
+    for b in range(CODE_BITS):
+        strip[edges[b]:edges[b + 1]] = 255 if (index >> b) & 1 else 0
+
+
+def read_frame_code(frame: np.ndarray) -> int:
+    """The index drawn by :func:`draw_frame_code`, read back from a decoded, possibly resized/cropped frame."""
+    h, w = frame.shape[:2]
+    centres = ((np.arange(CODE_BITS) + 0.5) * h / CODE_BITS).astype(int)
+    values = frame[centres, w // 2].astype(float).mean(axis=-1)
+    bits = (values >= 128).astype(np.int64)
+    return int((bits << np.arange(CODE_BITS)).sum())
+
+
+def make_long_video(spec: LongVideoSpec = LongVideoSpec(), folder: Path | None = None,
+                    progress: bool = True) -> Path:
+    """Write (once; cached by ``spec``) the long test video with PyAV/libx264 and return its path.
+
+    Content: a real photograph (matplotlib's ``grace_hopper.jpg``) panned slowly, with per-frame sensor-like
+    noise and the frame's index as a barcode (:func:`draw_frame_code`), so the encoder spends a realistic bitrate; x264 ``keyint=min-keyint=gop, scenecut=0`` gives a
+    keyframe exactly every ``gop`` frames, like broadcast footage. Written atomically.
+    """
+    import av
+    from matplotlib import cbook
+    from PIL import Image
+    from tqdm.auto import tqdm
+
+    from clipmg_lib.data.atomic import atomic_path
+
+    folder = Path(folder or OUT_DIR)
+    path = folder / spec.filename
+    if path.exists():
+        return path
+    W, H = spec.width, spec.height
+    with Image.open(cbook.get_sample_data("grace_hopper.jpg")) as im:
+        photo = np.asarray(im.convert("RGB").resize((W * 2, H * 2), Image.BILINEAR))
+    rng = np.random.default_rng(0)
+    noise = [rng.integers(0, 4, size=(H, W, 3), dtype=np.uint8) for _ in range(7)]
+    with atomic_path(path) as tmp:
+        with av.open(str(tmp), "w", format="mp4") as container:
+            stream = container.add_stream("libx264", rate=Fraction(spec.fps))
+            stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+            stream.bit_rate = spec.bitrate
+            stream.options = {"preset": "veryfast",
+                              "x264-params": f"keyint={spec.gop}:min-keyint={spec.gop}:scenecut=0"
+                                             f":bframes={spec.bframes}"}
+            frames = range(spec.num_frames)
+            if progress:
+                frames = tqdm(frames, desc=f"writing {path.name}", unit="frame", file=sys.stderr)
+            for i in frames:
+                phase = 2 * np.pi * i / 250
+                x = int(W / 2 * (1 + np.sin(0.37 * phase)))
+                y = int(H / 2 * (1 + np.sin(0.23 * phase)))
+                frame = photo[y:y + H, x:x + W] + noise[i % len(noise)]
+                draw_frame_code(frame, i)
+                for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+    return path
