@@ -35,8 +35,10 @@ visibility of that side's WRIST, PINKY, INDEX and THUMB landmarks. A joint below
 ``min_joint_confidence`` or outside the frame is written as missing, (0, 0, 0), the OpenPose
 convention the dataset's files use. A frame without a person gives all zeros, never an exception.
 
-Coordinates are PIXELS of the original video, even when frames are decoded smaller
-(``decode_max_side``): mediapipe returns normalised coordinates, which are scaled by the original size.
+Frames come from :class:`~clipmg_lib.data.video.ClipReader` (decord) in batches, in order; its errors
+name the file (missing, corrupt, no frames). Coordinates are PIXELS of the original video, even when
+frames are decoded smaller (``decode_max_side``): mediapipe returns normalised coordinates, which are
+scaled by the original size.
 
 Long videos are processed in chunks (``chunk_size`` frames); the trackers are reset at every chunk
 start, so a run resumed from its per-chunk checkpoints gives exactly the result of an uninterrupted
@@ -66,6 +68,7 @@ from tqdm.auto import tqdm
 from ..data.atomic import atomic_open, atomic_path
 from ..data.layouts import get_layout
 from ..data.skeleton import Skeleton
+from ..data.video import ClipReader
 
 LAYOUT = "light_hand35"
 MEDIAPIPE_SKELETON_DIR = "mediapipe_skeleton"
@@ -87,10 +90,6 @@ HAND_VISIBILITY_FROM = {s: tuple(f"{side}_{p}" for p in ("WRIST", "PINKY", "INDE
                         for s, side in (("L", "LEFT"), ("R", "RIGHT"))}
 
 BUNDLED_POSE_COMPLEXITY = 1
-
-
-class PoseExtractionError(RuntimeError):
-    """A video that cannot be read for extraction; the message names the file and the problem."""
 
 
 @dataclass(frozen=True)
@@ -266,28 +265,13 @@ def extract_image(rgb: np.ndarray, config: ExtractorConfig | None = None, **over
     return Skeleton(data, LAYOUT, tuple(rgb.shape[:2]), "mediapipe:image")
 
 
-def _open_video(path: Path, decode_max_side: int | None):
-    """(decord VideoReader, number of frames, original (H, W)); errors name the file."""
-    import decord
-
-    if not path.is_file():
-        raise PoseExtractionError(f"{path}: video file not found")
-    try:
-        vr = decord.VideoReader(str(path), ctx=decord.cpu(0))
-        n = len(vr)
-        h, w = vr[0].shape[:2] if n else (0, 0)
-        if n == 0:
-            raise PoseExtractionError(f"{path}: video has no frames")
-        if decode_max_side and max(h, w) > decode_max_side:
-            scale = decode_max_side / max(h, w)
-            dw, dh = int(round(w * scale / 2)) * 2, int(round(h * scale / 2)) * 2
-            vr = decord.VideoReader(str(path), ctx=decord.cpu(0), width=dw, height=dh)
-        vr.seek(0)
-    except PoseExtractionError:
-        raise
-    except Exception as exc:  # decord raises DECORDError / RuntimeError on corrupt input
-        raise PoseExtractionError(f"{path}: cannot decode video ({type(exc).__name__}: {exc})") from exc
-    return vr, n, (int(h), int(w))
+def _decode_size(img_shape: tuple[int, int], decode_max_side: int | None) -> tuple[int, int] | None:
+    """(H, W) to decode at so that the longer side is at most ``decode_max_side`` (even sizes), or None."""
+    h, w = img_shape
+    if not decode_max_side or max(h, w) <= decode_max_side:
+        return None
+    scale = decode_max_side / max(h, w)
+    return max(2, int(round(h * scale / 2)) * 2), max(2, int(round(w * scale / 2)) * 2)
 
 
 def _chunk_file(folder: Path, start: int) -> Path:
@@ -331,7 +315,10 @@ def extract_video(path: str | os.PathLike, config: ExtractorConfig | None = None
     cfg = ExtractorConfig(**{**asdict(config or ExtractorConfig()), **overrides})
     if chunk_size < 1 or batch_size < 1:
         raise ValueError(f"chunk_size and batch_size must be positive, got {chunk_size}, {batch_size}")
-    vr, n, (h, w) = _open_video(path, decode_max_side)
+    reader = ClipReader(size=None, cache_size=1)
+    info = reader.info(path)                       # errors name the file (missing, corrupt, no frames)
+    n, h, w = info.num_frames, info.height, info.width
+    decode_hw = _decode_size((h, w), decode_max_side)
     n = min(n, max_frames) if max_frames else n
     chunks: list[np.ndarray] = []
     start = 0
@@ -350,11 +337,7 @@ def extract_video(path: str | os.PathLike, config: ExtractorConfig | None = None
             e = min(s + chunk_size, n)
             chunk = np.zeros((e - s, get_layout(LAYOUT).num_joints, 3), np.float32)
             for b in range(s, e, batch_size):
-                try:
-                    frames = vr.get_batch(list(range(b, min(b + batch_size, e)))).asnumpy()
-                except Exception as exc:
-                    raise PoseExtractionError(f"{path}: cannot decode frames {b}..{min(b + batch_size, e) - 1} "
-                                              f"({type(exc).__name__}: {exc})") from exc
+                frames = reader.read(path, np.arange(b, min(b + batch_size, e)), size=decode_hw)
                 for k, frame in enumerate(frames):
                     chunk[b - s + k] = ex.process(frame, (h, w))
                 bar.update(len(frames))
@@ -363,6 +346,7 @@ def extract_video(path: str | os.PathLike, config: ExtractorConfig | None = None
                 with atomic_path(_chunk_file(folder, s)) as tmp:
                     np.save(tmp, chunk, allow_pickle=False)
     bar.close()
+    reader.close()
     data = np.concatenate(chunks) if chunks else np.zeros((0, get_layout(LAYOUT).num_joints, 3), np.float32)
     return Skeleton(data, LAYOUT, (h, w), f"mediapipe:{path}")
 
