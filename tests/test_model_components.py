@@ -1,0 +1,108 @@
+"""Each CLIP-MG component on its own: shapes, equations, and the errors on bad input."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from clipmg_lib.model.config import CrossAttentionConfig, HeadConfig, PoseEncoderConfig, QueryConfig
+from clipmg_lib.model.cross_attention import QueryCrossAttention, TokenPooling
+from clipmg_lib.model.fusion import ConcatFusion, GatedFusion
+from clipmg_lib.model.head import CosineHead, LinearHead
+from clipmg_lib.model.pose_encoder import PoseEncoder3D
+from clipmg_lib.model.queries import PoseGuidedQueryGenerator
+
+G = torch.Generator().manual_seed(0)
+
+
+def test_pose_encoder_shapes_and_temporal_resolution():
+    cfg = PoseEncoderConfig(in_channels=22, height=56, width=56, stem_channels=8, stem_stride=2,
+                            stage_channels=[16, 32], temporal_kernels=[1, 3])
+    enc = PoseEncoder3D(cfg, out_dim=24).eval()
+    heat = torch.rand(2, 22, 8, 56, 56, generator=G)
+    clip_emb, per_time = enc(heat)
+    assert clip_emb.shape == (2, 24) and per_time.shape == (2, 8, 24)
+    torch.testing.assert_close(clip_emb, per_time.mean(1))
+    # temporal stride 1: a change confined to the last frame moves the last time step most
+    heat2 = heat.clone()
+    heat2[:, :, -1] = 0
+    delta = (enc(heat2)[1] - per_time).abs().mean(dim=(0, 2))
+    assert delta[-1] > 1e-3 and delta[0] < 1e-6  # temporal receptive field: 1 + 2 per (3,.,.) kernel
+    with pytest.raises(ValueError, match=r"C=22, T, H=56, W=56"):
+        enc(torch.rand(2, 17, 8, 56, 56))
+
+
+def test_queries_film_add_none():
+    text = torch.randn(32, 40, generator=G)
+    pose = torch.randn(3, 16, generator=G)
+    film = PoseGuidedQueryGenerator(QueryConfig(mode="film", num_learnable=4), 40, 16, pose_guided=True)
+    q0 = film(text, pose, 3)
+    assert q0.shape == (3, 36, 16)
+    base = film(text, torch.zeros_like(pose), 3)
+    torch.testing.assert_close(q0, base)  # zero-initialised modulation: starts as the identity
+    torch.nn.init.normal_(film.modulation.weight, std=0.5, generator=G)
+    q = film(text, pose, 3)
+    gamma, beta = film.modulation(pose).chunk(2, -1)
+    torch.testing.assert_close(q, base * (1 + gamma[:, None]) + beta[:, None])
+    assert not torch.allclose(q[0], q[1])  # different pose, different queries
+
+    add = PoseGuidedQueryGenerator(QueryConfig(mode="add"), 40, 16, pose_guided=True)
+    torch.nn.init.normal_(add.modulation.weight, std=0.5, generator=G)
+    qa = add(text, pose, 3)
+    torch.testing.assert_close(qa - add(text, torch.zeros_like(pose), 3),
+                               (add.modulation.weight @ pose.T).T[:, None].expand(-1, 32, -1))
+
+    none = PoseGuidedQueryGenerator(QueryConfig(mode="film"), 40, 16, pose_guided=False)
+    assert none.modulation is None
+    torch.testing.assert_close(none(text, pose, 3), none(text, -pose, 3))
+    with pytest.raises(ValueError, match="pose embedding"):
+        film(text, None, 3)
+
+
+def test_cross_attention_weights_and_temporal_order():
+    cfg = CrossAttentionConfig(heads=4, layers=2, dropout=0.0)
+    xattn = QueryCrossAttention(cfg, token_dim=20, dim=16, num_frames=5).eval()
+    queries = torch.randn(2, 7, 16, generator=G)
+    tokens = torch.randn(2, 5, 10, 20, generator=G)
+    v, attended, attn = xattn(queries, tokens)
+    assert v.shape == (2, 16) and attended.shape == (2, 7, 16) and attn.shape == (2, 4, 7, 50)
+    torch.testing.assert_close(attn.sum(-1), torch.ones(2, 4, 7))
+    # learned temporal positions: reversing the frames changes the result, pooling would not
+    v_rev = xattn(queries, tokens.flip(1))[0]
+    assert not torch.allclose(v, v_rev, atol=1e-5)
+    pool = TokenPooling(20, 16)
+    torch.testing.assert_close(pool(tokens), pool(tokens.flip(1)))
+    with pytest.raises(ValueError, match="built for 5 frames"):
+        xattn(queries, torch.randn(2, 4, 10, 20))
+
+
+def test_gated_fusion_is_a_convex_mix_with_gate_in_unit_interval():
+    fusion = GatedFusion(8)
+    torch.nn.init.normal_(fusion.gate.weight, std=3.0, generator=G)
+    v, p = torch.randn(64, 8, generator=G), torch.randn(64, 8, generator=G)
+    h, g = fusion(v, p)
+    assert g.shape == (64, 8) and (g >= 0).all() and (g <= 1).all()
+    torch.testing.assert_close(h, g * v + (1 - g) * p)
+    lo, hi = torch.minimum(v, p), torch.maximum(v, p)
+    assert ((h >= lo - 1e-6) & (h <= hi + 1e-6)).all()
+    # the gate moves with its inputs
+    assert g.std() > 0.1
+    h2, gate2 = ConcatFusion(8)(v, p)
+    assert h2.shape == (64, 8) and gate2 is None
+
+
+def test_heads():
+    h = torch.randn(5, 16, generator=G)
+    text = torch.randn(32, 12, generator=G)
+    cos = CosineHead(16, 12, HeadConfig(init_temperature=0.07))
+    logits = cos(h, text)
+    assert logits.shape == (5, 32)
+    assert logits.abs().max() <= 1 / 0.07 + 1e-4
+    torch.testing.assert_close(cos.logit_scale.exp(), torch.tensor(1 / 0.07))
+    with torch.no_grad():
+        cos.logit_scale.fill_(math.log(1000.0))
+    assert cos(h, text).abs().max() <= 100 + 1e-3  # clamped like CLIP
+    frozen_t = CosineHead(16, 12, HeadConfig(learn_temperature=False))
+    assert not frozen_t.logit_scale.requires_grad
+    assert LinearHead(16, 32, 0.0)(h).shape == (5, 32)
