@@ -163,3 +163,16 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
     return trainable, frozen
+
+
+def parameter_table(model: nn.Module) -> "pd.DataFrame":
+    """One row per top-level component: ``component``, ``trainable``, ``frozen`` parameter counts (+ a total row)."""
+    import pandas as pd
+
+    rows = []
+    for name, child in model.named_children():
+        trainable, frozen = count_parameters(child)
+        rows.append({"component": name, "trainable": trainable, "frozen": frozen})
+    trainable, frozen = count_parameters(model)
+    rows.append({"component": "total", "trainable": trainable, "frozen": frozen})
+    return pd.DataFrame(rows)
