@@ -212,3 +212,37 @@ def test_checkpoints_of_other_settings_are_discarded(tmp_path, person_video, mon
                              min_joint_confidence=0.9)
     assert counter.calls == 16, "other settings: the saved chunks must not be reused"
     assert (other.score[other.score > 0] >= 0.9).all()
+
+
+def test_hands_join_the_nearest_wrist_of_the_same_person():
+    """Detected hands are assigned to the pose wrist they start at, one hand per wrist, within reach."""
+    import mediapipe as mp
+
+    lm_names = mp.solutions.pose.PoseLandmark
+    lm = np.zeros((33, 3))
+    lm[lm_names.LEFT_SHOULDER, :2], lm[lm_names.RIGHT_SHOULDER, :2] = (300, 200), (100, 200)   # width 200
+    lm[lm_names.LEFT_WRIST, :2], lm[lm_names.RIGHT_WRIST, :2] = (320, 400), (80, 400)
+
+    def hand(x, y):
+        pts = np.zeros((21, 2))
+        pts[0] = (x, y)
+        return pts
+
+    with ex.PoseExtractor(static_image_mode=True) as extractor:
+        match = extractor._match_hands_to_wrists
+        assert match([hand(85, 395), hand(318, 410)], lm) == ["R", "L"]
+        assert match([hand(318, 410), hand(300, 420)], lm) == ["L", None], "one hand per wrist"
+        assert match([hand(700, 400)], lm) == [None], "a hand far from both wrists belongs to nobody"
+
+
+def test_hands_model_runs_only_when_pose_sees_a_hand(photo):
+    """Her hands are out of the portrait: the costly Hands model must not run at all."""
+    calls = []
+    with ex.PoseExtractor(static_image_mode=True) as extractor:
+        real = extractor._hands.process
+        extractor._hands.process = lambda rgb: calls.append(1) or real(rgb)
+        extractor.process(photo)
+        assert calls == []
+        extractor.config = ex.ExtractorConfig(static_image_mode=True, hand_gate=0.0)
+        extractor.process(photo)
+        assert calls == [1]

@@ -7,9 +7,12 @@ mediapipe 0.10.21's ``mp.solutions`` API, two solutions run on every frame:
   kit refuses them) -> the 25 BODY_25 joints;
 * **Hands** (``model_complexity`` 0 or 1, both bundled) -> the five fingertips of each hand.
 
-Why Pose + Hands and not Holistic: Holistic also runs the 468-point face mesh, which the
-``light_hand35`` layout does not use; on this 2-core CPU it ran at 17-39 frames/s against 45-90 for
-Pose + Hands on the same frames (``python -m bench.bench_pose`` prints the current numbers).
+Why Pose + Hands and not Holistic: Holistic also runs the 468-point face mesh, which ``light_hand35``
+does not use, and always runs its hand models. mediapipe Hands alone is costly when it finds no hand
+(its palm detector then runs on every frame), so the kit runs Hands only on frames where the Pose
+model itself sees a hand (``hand_gate``: mean visibility of its wrist and finger landmarks). Measured on 1280x720
+real footage without visible hands, on this loaded 2-core CPU: Pose alone ~47-55 frames/s, Pose + Hands
+ungated ~25, Holistic ~32 (``python -m bench.bench_pose`` prints the current numbers side by side).
 Holistic's one advantage, hands tied to the body, is kept by assigning each detected hand to the
 nearest pose wrist (below), never by mediapipe's handedness label, which assumes a mirrored selfie.
 
@@ -33,7 +36,7 @@ legacy Pose solution); a mid-point takes the smaller of its two. mediapipe Hands
 score, so fingertips take the Pose model's own estimate that this hand is in view: the mean
 visibility of that side's WRIST, PINKY, INDEX and THUMB landmarks. A joint below
 ``min_joint_confidence`` or outside the frame is written as missing, (0, 0, 0), the OpenPose
-convention the dataset's files use. A frame without a person gives all zeros, never an exception.
+convention the dataset's files use. A frame without a person (no Pose) gives all zeros, never an exception.
 
 Frames come from :class:`~clipmg_lib.data.video.ClipReader` (decord) in batches, in order; its errors
 name the file (missing, corrupt, no frames). Coordinates are PIXELS of the original video, even when
@@ -103,6 +106,7 @@ class ExtractorConfig:
     min_tracking_confidence: float = 0.5
     min_joint_confidence: float = 0.1
     hand_match_radius: float = 1.0  # a hand joins a pose wrist closer than this many shoulder widths
+    hand_gate: float = 0.2          # run Hands only when Pose sees a hand with at least this visibility
     static_image_mode: bool = False
 
     def __post_init__(self) -> None:
@@ -210,29 +214,22 @@ class PoseExtractor:
             conf = np.minimum(lm[self._a, 2], lm[self._b, 2])
             out[:25, :2] = xy
             out[:25, 2] = np.where(self._valid, conf, 0.0)
-        if self._hands is not None:
-            self._add_fingertips(out, self._hands.process(rgb), lm, (h, w))
+        if self._hands is not None and lm is not None:
+            scores = {s: float(lm[self._hand_vis[s], 2].mean()) for s in "LR"}
+            if max(scores.values()) >= self.config.hand_gate:
+                self._add_fingertips(out, self._hands.process(rgb), lm, scores, (h, w))
         return self._drop_unreliable(out, (h, w))
 
-    def _add_fingertips(self, out: np.ndarray, hands, lm: np.ndarray | None, hw: tuple[int, int]) -> None:
+    def _add_fingertips(self, out: np.ndarray, hands, lm: np.ndarray, scores: dict[str, float],
+                        hw: tuple[int, int]) -> None:
         if not hands.multi_hand_landmarks:
             return
         h, w = hw
         found = [np.array([(p.x * w, p.y * h) for p in hl.landmark]) for hl in hands.multi_hand_landmarks]
-        if lm is not None:
-            sides = self._match_hands_to_wrists(found, lm)
-            scores = {s: float(lm[self._hand_vis[s], 2].mean()) for s in "LR"}
-            for hand, side in zip(found, sides):
-                if side is not None:
-                    out[self._tip_slots[side], :2] = hand[self._tip_landmarks]
-                    out[self._tip_slots[side], 2] = scores[side]
-            return
-        # no body: trust handedness, whose label assumes a mirrored (selfie) image; swap it for video
-        for hand, handed in zip(found, hands.multi_handedness):
-            cls = handed.classification[0]
-            side = "R" if cls.label == "Left" else "L"
-            out[self._tip_slots[side], :2] = hand[self._tip_landmarks]
-            out[self._tip_slots[side], 2] = cls.score
+        for hand, side in zip(found, self._match_hands_to_wrists(found, lm)):
+            if side is not None:
+                out[self._tip_slots[side], :2] = hand[self._tip_landmarks]
+                out[self._tip_slots[side], 2] = scores[side]
 
     def _match_hands_to_wrists(self, hands: list[np.ndarray], lm: np.ndarray) -> list[str | None]:
         """Side ('L'/'R') of each detected hand: nearest pose wrist, one hand per wrist, within radius."""

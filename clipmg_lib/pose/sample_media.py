@@ -26,11 +26,27 @@ def person_photo() -> np.ndarray:
         return np.asarray(Image.open(f).convert("RGB"))
 
 
+def landscape_canvas(photo: np.ndarray, aspect: float) -> tuple[np.ndarray, np.ndarray]:
+    """Place ``photo`` at the centre of a canvas of width/height ``aspect`` over a blurred copy of itself
+    (the usual look of a portrait shot in a landscape video). Returns (canvas, offset (x, y) of the photo)."""
+    import cv2
+
+    h, w = photo.shape[:2]
+    cw, ch = max(w, int(round(h * aspect))), max(h, int(round(w / aspect)))
+    if (cw, ch) == (w, h):
+        return photo, np.zeros(2)
+    canvas = cv2.GaussianBlur(cv2.resize(photo, (cw, ch), interpolation=cv2.INTER_AREA), (0, 0), sigmaX=25)
+    canvas = (canvas * 0.6).astype(np.uint8)
+    x0, y0 = (cw - w) // 2, (ch - h) // 2
+    canvas[y0:y0 + h, x0:x0 + w] = photo
+    return canvas, np.array([x0, y0], np.float64)
+
+
 def pan_zoom_transforms(num_frames: int, src_shape: tuple[int, int], out_size: tuple[int, int],
                         zoom: tuple[float, float] = (0.80, 0.95), shift: float = 0.05) -> np.ndarray:
-    """Per-frame 2x3 affine maps from photo pixels to frame pixels: (num_frames, 2, 3) float64.
+    """Per-frame 2x3 affine maps from source pixels to frame pixels: (num_frames, 2, 3) float64.
 
-    A crop window of ``zoom`` times the photo (varying smoothly) drifts by up to ``shift`` of the photo
+    A crop window of ``zoom`` times the source (varying smoothly) drifts by up to ``shift`` of the source
     size around the centre and is resized to ``out_size`` = (W, H).
     """
     h, w = src_shape
@@ -49,13 +65,19 @@ def pan_zoom_transforms(num_frames: int, src_shape: tuple[int, int], out_size: t
 
 def pan_zoom_frames(num_frames: int = 48, out_size: tuple[int, int] = (320, 376),
                     photo: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Frames of the pan/zoom "video": uint8 (T, H, W, 3) and their affines (T, 2, 3) (photo -> frame)."""
+    """Frames of the pan/zoom "video": uint8 (T, H, W, 3) and their affines (T, 2, 3) (PHOTO pixels -> frame).
+
+    For an output aspect other than the photo's, the photo sits on a blurred landscape canvas
+    (:func:`landscape_canvas`), so nothing is stretched.
+    """
     import cv2
 
     photo = person_photo() if photo is None else photo
-    mats = pan_zoom_transforms(num_frames, photo.shape[:2], out_size)
-    frames = np.stack([cv2.warpAffine(photo, m, out_size, flags=cv2.INTER_LINEAR,
+    canvas, offset = landscape_canvas(photo, out_size[0] / out_size[1])
+    mats = pan_zoom_transforms(num_frames, canvas.shape[:2], out_size)
+    frames = np.stack([cv2.warpAffine(canvas, m, out_size, flags=cv2.INTER_LINEAR,
                                       borderMode=cv2.BORDER_REFLECT) for m in mats])
+    mats[:, :, 2] += mats[:, :, :2] @ offset        # photo -> canvas -> frame
     return frames, mats
 
 
