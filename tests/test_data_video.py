@@ -91,12 +91,15 @@ def test_reader_random_access_matches_sequential_decode(bar_video):
 
 
 @pytest.mark.parametrize("size,resize,shape", [(224, "square", (224, 224)), (32, "short_side", (32, 43)),
-                                               ((20, 40), "square", (20, 40)), (None, "square", (48, 64))])
+                                               ((20, 40), "square", (20, 40)), (None, "square", (48, 64)),
+                                               (16, "square", (16, 16)), ((24, 48), "square", (24, 48))])
 def test_resize(bar_video, size, resize, shape):
+    # widths 16 and 48 are sizes decord 0.6 cannot resize to: the reader falls back to OpenCV for them
     reader = ClipReader(size=size, resize=resize)
-    frames = reader.read(bar_video, [3, 77])
-    assert frames.shape == (2, *shape, 3)
-    assert decode_bar_index(frames).tolist() == [3, 77]
+    for inds in ([3, 77], [99, 0, 50]):
+        frames = reader.read(bar_video, inds)
+        assert frames.shape == (len(inds), *shape, 3)
+        assert decode_bar_index(frames).tolist() == inds
 
 
 def test_reader_reuses_one_decoder_per_video(bar_video, tmp_path):

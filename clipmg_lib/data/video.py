@@ -35,6 +35,10 @@ class VideoFileError(ValueError):
     """A video that cannot be opened or decoded; the message names the file."""
 
 
+class _DecoderSizeError(RuntimeError):
+    """decord could not resize to the requested size (handled by falling back to OpenCV)."""
+
+
 # ------------------------------------------------------------------------------------------ sampling
 
 def sample_frame_indices(start: int, end: int, num_frames: int, mode: str = "uniform",
@@ -124,6 +128,7 @@ class ClipReader:
         self.num_threads = int(num_threads)
         self._readers: OrderedDict = OrderedDict()
         self._info: dict[Path, VideoInfo] = {}
+        self._cv2_sizes: set[tuple[int, int]] = set()  # output sizes decord cannot produce
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -216,12 +221,35 @@ class ClipReader:
         if lo < 0 or hi >= info.num_frames:
             raise IndexError(f"{path}: frames {lo}..{hi} requested, but the video has {info.num_frames} frames "
                              f"(valid 0..{info.num_frames - 1})")
-        reader = self._open(path, self._decode_hw(size, info.height, info.width))
+        hw = self._decode_hw(size, info.height, info.width)
         unique, inverse = np.unique(inds, return_inverse=True)
+        if hw is not None and hw in self._cv2_sizes:
+            frames = self._resize(self._decode(path, None, unique, lo, hi), hw)
+        else:
+            try:
+                frames = self._decode(path, hw, unique, lo, hi)
+            except _DecoderSizeError:
+                # decord 0.6 cannot resize to some widths (e.g. 16, 24, 48: its buffer copy fails on the
+                # padded rows): decode at native size and resize with OpenCV for this size from now on
+                self._readers.pop((path, hw), None)
+                self._cv2_sizes.add(hw)
+                frames = self._resize(self._decode(path, None, unique, lo, hi), hw)
+        return np.ascontiguousarray(frames[inverse], dtype=np.uint8)
+
+    def _decode(self, path: Path, hw: tuple[int, int] | None, unique: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        reader = self._open(path, hw)
         try:
             frames = _to_numpy(reader.get_batch(unique.tolist()))
         except Exception as exc:
+            if hw is not None and "must exactly match" in str(exc):
+                raise _DecoderSizeError(str(exc)) from None
             raise VideoFileError(f"{path}: decoding frames {lo}..{hi} failed: {exc}") from None
         if frames.shape[0] != len(unique):
             raise VideoFileError(f"{path}: asked for {len(unique)} frames, decoder gave {frames.shape[0]}")
-        return np.ascontiguousarray(frames[inverse], dtype=np.uint8)
+        return frames
+
+    @staticmethod
+    def _resize(frames: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+        import cv2
+
+        return np.stack([cv2.resize(f, (hw[1], hw[0]), interpolation=cv2.INTER_AREA) for f in frames])
