@@ -1,0 +1,410 @@
+"""A small synthetic iMiGUE in the exact MiGA on-disk layout, for the kit's tests, CI and notebooks.
+
+``python -m clipmg_lib.data.demo --out data/demo [--seed 0] [--size small|default] [--force]``
+
+What it writes (through the data layer's own writers, so it reads back like the real release)::
+
+    <out>/labels_20200831.csv                                                official columns
+    <out>/imigue_data_phase1/datasets/imigue_skeleton_{train,validate}/{vid:04d}/{vid}_label.csv
+                                                                            /{vid}_light_hand.csv
+    <out>/imigue_data_phase2/imigue_skeleton_test/{vid:04d}/...
+    <out>/imigue_rgb_phase1/{train_data,validation_data}/{vid}/{vid}.mp4     H.264, 25 fps, 320x180
+    <out>/imigue_rgb_phase2/{vid}/{vid}.mp4
+    <out>/demo_manifest.json                                                 written last: the dataset is complete
+
+Subjects carry real iMiGUE subject ids, so the cross-subject protocol of :mod:`clipmg_lib.data.splits` applies
+unchanged: training subjects from ``TRAIN_SUBJECTS`` (two of their videos, with ids from
+``MIGA_VALIDATION_VIDEOS``, sit in the validation folders), test subjects from the other ids. Video ids,
+genders and emotion labels are synthetic (nationality is written as ``Demo``).
+
+Each video is a press-conference shot at 320x180 (a quarter of the release's 1280x720, for speed; the
+skeleton CSVs are in these pixels): a seated upper body behind a table, rest with breathing and idle sway,
+and many labelled clips separated by rest. The true skeleton (light_hand35: BODY_25 + fingertips; hips and
+legs hidden under the table) drives the drawing, so both modalities agree; ``{vid}_light_hand.csv`` holds
+the true joints plus detection noise, OpenPose-like confidences and dropped joints. Subjects differ in
+skin tone, hair, jacket, shirt, size and position; videos differ in backdrop, table and microphone.
+
+Classes, movements and cues (amplitudes in px at 320x180; length = median clip frames before scaling):
+
+====  =================================  ===============================  ================================================  ======  ===================================  ========
+raw   class                              joints that move                 movement                                          length  RGB-only cue                          decided by
+====  =================================  ===============================  ================================================  ======  ===================================  ========
+99    Illustrative body language         both wrists, fingertips, head    hands lift 25 px, swing +-7 px                    33                                            both
+31    Shaking shoulders                  shoulders, neck, head            +-1.3 px at 5 Hz                                  27                                            pose
+29    Pressing lips                      (nose 0.4 px)                    none in the skeleton                              35      lips pressed to a pale line           rgb
+20    Moving torso                       neck, shoulders, head, elbows    +-4.5 px sway at 0.7 Hz                           57                                            pose
+8     Touching or scratching facial      one wrist, its fingertips        hand to cheek, fingertips scratch 2 px            61                                            both
+23    Rubbing or holding hands           both wrists, fingertips          hands meet, 1.8 px circles at 2 Hz                79                                            both
+24    Crossing fingers                   both wrists, fingertips          hands meet, fingers fan and interlace (static)    79                                            pose
+22    Scratching or touching arms        one wrist, its fingertips        hand to the other forearm, scratches              83                                            both
+2     Bulging face, deep breath          shoulders, head                  shoulders rise 1 px (deep breath)                 34      cheeks puff and redden                rgb
+11    Touching jaw                       one wrist, its fingertips        fist under the chin, still                        76                                            both
+26    Playing or manipulating objects    both wrists, fingertips          as rubbing hands                                  103     a pen in one hand                     rgb
+17    Folding arms                       both wrists, elbows, fingertips  wrists cross to the other upper arm               83                                            both
+4     Touching or scratching head        one wrist, its fingertips        hand to the temple, fingers on the crown, scratch 55                                            both
+21    Sitting straightly                 neck, shoulders, head            upper body rises 3.6 px, chest out                44                                            pose
+12    Touching or scratching neck        one wrist, its fingertips        hand to the side of the neck, scratches           76                                            both
+9     Touching ears                      one wrist, its fingertips        hand to the ear                                   52                                            both
+3     Touching hat                       one wrist, its fingertips        as touching head                                  39      a cap (hat-wearing subjects only)     rgb
+1     Turtle neck                        head, shoulders                  head sinks 3.6 px, shoulders rise 1.8 px          36                                            pose
+====  =================================  ===============================  ================================================  ======  ===================================  ========
+
+So each modality alone confuses some classes that the other separates: the skeleton cannot tell rubbing
+hands from manipulating a pen, touching the head from touching a hat, or pressing lips / puffing cheeks
+from rest; a low-resolution RGB model barely sees shoulder shakes, torso sway, sitting up, a sinking head,
+or interlaced fingers against rubbed hands. Fusion can beat either alone. Every elbow comes from two-link
+IK, every hand from a five-finger fan, every idle motion is shared by all classes.
+
+Class frequencies follow iMiGUE's long tail, tempered (clip counts ~ real counts ** 0.7, class 99 the
+most frequent, a few clips minimum per class and split), and clip lengths are log-normal around each
+class's real median (scaled so the overall median is near iMiGUE's 40 frames).
+
+Deterministic from ``--seed`` (per-video random streams: the same bytes whatever the worker count);
+idempotent (a complete dataset with the same seed, size and generator version is kept; ``--force`` redoes).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .annotations import sample_id, write_label_csv, write_official_csv
+from .atomic import atomic_open
+from .classes import raw_to_label
+from .demo_motion import CLASS_MOTIONS, FPS, HAT_ONLY_CLASSES, LAYOUT, NO_HAT_CLASSES, ClipSpec, detect, \
+    synthesize_video
+from .layout_on_disk import MEDIAPIPE_DIR, OFFICIAL_CSV_NAME, SPLIT_RGB_DIRS, SPLIT_SKELETON_DIRS, IMiGUELayout
+from .skeleton import Skeleton
+from .skeleton_io import write_light_hand_csv
+from .splits import MIGA_VALIDATION_VIDEOS, TRAIN_SUBJECTS, clip_split
+
+log = logging.getLogger(__name__)
+
+#: Bump when the generator's output changes: existing demo datasets are then regenerated.
+GENERATOR_VERSION = 1
+MANIFEST_NAME = "demo_manifest.json"
+_INCOMPLETE_NAME = ".demo_incomplete.json"
+
+#: iMiGUE's clip count per raw class (labels_20200831.csv); the demo's class prior is these ** 0.7.
+REAL_CLIP_COUNTS = {99: 5715, 31: 2880, 29: 1547, 20: 1217, 8: 1134, 23: 1035, 24: 888, 22: 527, 2: 515,
+                    11: 454, 26: 430, 17: 406, 4: 271, 21: 227, 12: 198, 9: 132, 3: 45, 1: 15}
+FREQUENCY_TEMPERATURE = 0.7
+
+
+@dataclass(frozen=True)
+class DemoVideo:
+    """One video of the roster: id, real subject id, MiGA split folder, subject wears a cap."""
+
+    video: int
+    subject: int
+    split: str  # 'train', 'val' or 'test'
+    hat: bool = False
+
+
+@dataclass(frozen=True)
+class DemoSize:
+    """A named size of the demo dataset (configs are data)."""
+
+    name: str
+    videos: tuple[DemoVideo, ...]
+    clips_train: int  # clips of training subjects (train + val videos)
+    clips_test: int
+    min_clips_per_class: tuple[int, int]  # (train subjects, test subjects)
+    max_clip_frames: int
+    length_scale: float  # multiplies each class's real median clip length
+    gap_frames: tuple[int, int]  # rest between clips, uniform range
+    resolution: tuple[int, int] = (320, 180)  # (W, H)
+
+
+_DEFAULT_VIDEOS = (
+    DemoVideo(1, 42, "val"), DemoVideo(118, 42, "train"),
+    DemoVideo(3, 43, "val"), DemoVideo(127, 43, "train"),
+    DemoVideo(298, 22, "train"), DemoVideo(45, 5, "train"), DemoVideo(73, 13, "train", hat=True),
+    DemoVideo(156, 30, "train"), DemoVideo(214, 61, "train"),
+    DemoVideo(371, 1, "test"), DemoVideo(52, 7, "test"), DemoVideo(233, 19, "test", hat=True),
+    DemoVideo(340, 33, "test"), DemoVideo(189, 50, "test"),
+)
+_SMALL_VIDEOS = (
+    DemoVideo(1, 42, "val"), DemoVideo(118, 42, "train"), DemoVideo(73, 13, "train", hat=True),
+    DemoVideo(52, 7, "test"), DemoVideo(233, 19, "test", hat=True),
+)
+
+SIZES: dict[str, DemoSize] = {
+    "default": DemoSize("default", _DEFAULT_VIDEOS, clips_train=600, clips_test=220, min_clips_per_class=(6, 3),
+                        max_clip_frames=150, length_scale=0.85, gap_frames=(6, 30)),
+    "small": DemoSize("small", _SMALL_VIDEOS, clips_train=48, clips_test=30, min_clips_per_class=(1, 1),
+                      max_clip_frames=40, length_scale=0.6, gap_frames=(4, 12)),
+}
+
+
+# ------------------------------------------------------------------------------------------ planning
+
+@dataclass
+class VideoPlan:
+    """Everything one worker needs to write one video (picklable)."""
+
+    video: DemoVideo
+    clips: list[ClipSpec]
+    num_frames: int
+    seed: int
+    resolution: tuple[int, int]
+
+
+def check_roster(size: DemoSize) -> None:
+    """The roster must respect the protocol: split folders agree with :func:`clip_split`."""
+    for v in size.videos:
+        expected = clip_split(v.subject, v.video)
+        if expected != v.split:
+            raise ValueError(f"demo size {size.name!r}: video {v.video} of subject {v.subject} is in the {v.split} "
+                             f"folder but the protocol puts it in {expected}")
+    if not any(v.split == "test" for v in size.videos) or not any(v.split == "train" for v in size.videos):
+        raise ValueError(f"demo size {size.name!r} needs training and test videos")
+
+
+def class_quotas(n: int, minimum: int) -> dict[int, int]:
+    """Clips per raw class for ``n`` clips: ``minimum`` each, the rest by largest remainder on the prior."""
+    classes = list(CLASS_MOTIONS)
+    if n < minimum * len(classes):
+        raise ValueError(f"{n} clips cannot hold {minimum} clip(s) of each of {len(classes)} classes")
+    prior = np.array([REAL_CLIP_COUNTS[c] for c in classes], float) ** FREQUENCY_TEMPERATURE
+    share = (n - minimum * len(classes)) * prior / prior.sum()
+    base = np.floor(share).astype(int)
+    left = int(n - minimum * len(classes) - base.sum())
+    base[np.argsort(-(share - base), kind="stable")[:left]] += 1
+    return {c: minimum + int(b) for c, b in zip(classes, base)}
+
+
+def plan_dataset(size: DemoSize, seed: int) -> list[VideoPlan]:
+    """Deal clips to videos (hat classes only to hat wearers) and lay each video's timeline out."""
+    check_roster(size)
+    rng = np.random.default_rng([seed, 7919])
+    per_video: dict[int, list[int]] = {v.video: [] for v in size.videos}
+    weight = {v.video: rng.uniform(0.7, 1.3) for v in size.videos}
+    groups = (("train", [v for v in size.videos if v.split != "test"], size.clips_train, size.min_clips_per_class[0]),
+              ("test", [v for v in size.videos if v.split == "test"], size.clips_test, size.min_clips_per_class[1]))
+    for name, videos, n, minimum in groups:
+        pool = [c for c, q in class_quotas(n, minimum).items() for _ in range(q)]
+        for cls in rng.permutation(pool):
+            eligible = [v for v in videos if (cls not in HAT_ONLY_CLASSES or v.hat) and
+                        (cls not in NO_HAT_CLASSES or not v.hat)]
+            if not eligible:
+                raise ValueError(f"demo size {size.name!r}: no {name} video may hold class {cls} (hat rule)")
+            w = np.array([weight[v.video] for v in eligible])
+            per_video[eligible[int(rng.choice(len(eligible), p=w / w.sum()))].video].append(int(cls))
+
+    plans = []
+    for v in size.videos:
+        classes = per_video[v.video]
+        if not classes:
+            raise ValueError(f"demo size {size.name!r}: video {v.video} got no clips")
+        vrng = np.random.default_rng([seed, v.video, 1])
+        t = int(vrng.integers(15, 40))
+        clips = []
+        for cls in classes:
+            median = CLASS_MOTIONS[cls].median_frames * size.length_scale
+            length = int(np.clip(round(median * np.exp(0.5 * vrng.standard_normal())), 8, size.max_clip_frames))
+            clips.append(ClipSpec(cls, t, t + length - 1))
+            t += length + int(vrng.integers(size.gap_frames[0], size.gap_frames[1] + 1))
+        plans.append(VideoPlan(v, clips, t + int(vrng.integers(15, 30)), seed, size.resolution))
+    return plans
+
+
+# ------------------------------------------------------------------------------------------ writing
+
+def _subject_look(seed: int, subject: int, hat: bool, resolution: tuple[int, int]):
+    """Per-subject appearance and framing: (Appearance, unit px, neck position px)."""
+    from .demo_render import Appearance
+
+    w, h = resolution
+    rng = np.random.default_rng([seed, 1_000_003, subject])
+    appearance = Appearance.sample(rng, hat)
+    unit = h * rng.uniform(0.88, 1.04)
+    neck = (w / 2 + rng.uniform(-0.07, 0.07) * w, h * rng.uniform(0.46, 0.5))
+    return appearance, unit, neck
+
+
+def build_video(plan: VideoPlan):
+    """The true motion and the scene of one planned video: ``(VideoMotion, Scene)`` (nothing written)."""
+    from .demo_render import Scene
+
+    v, (w, h) = plan.video, plan.resolution
+    appearance, unit, neck = _subject_look(plan.seed, v.subject, v.hat, plan.resolution)
+    vrng = np.random.default_rng([plan.seed, v.video, 2])
+    neck = (neck[0] + vrng.uniform(-0.02, 0.02) * w, neck[1] + vrng.uniform(-0.01, 0.01) * h)
+    motion = synthesize_video(plan.clips, plan.num_frames, unit, neck, np.random.default_rng([plan.seed, v.video, 3]))
+    scene = Scene.sample((h, w), appearance, motion, np.random.default_rng([plan.seed, v.video, 4]))
+    return motion, scene
+
+
+def write_video_files(root: str | os.PathLike, plan: VideoPlan) -> dict:
+    """Synthesize, render and write one video's mp4, label CSV and light_hand CSV. Returns a summary."""
+    import cv2
+
+    from .demo_render import write_video
+
+    cv2.setNumThreads(1)
+    layout = IMiGUELayout(root)
+    v, (w, h) = plan.video, plan.resolution
+    motion, scene = build_video(plan)
+
+    paths = {"label": layout.label_csv_path(v.video, v.split), "skeleton": layout.light_hand_csv_path(v.video, v.split),
+             "rgb": layout.rgb_path(v.video, v.split)}
+    write_label_csv(paths["label"], [(c.raw_class, c.start_frame, c.end_frame) for c in plan.clips])
+    detected = detect(motion.joints, motion.unit_px, (h, w), np.random.default_rng([plan.seed, v.video, 5]))
+    write_light_hand_csv(paths["skeleton"], Skeleton(detected, LAYOUT, (h, w), str(paths["skeleton"])))
+    write_video(paths["rgb"], scene, motion)
+    root = Path(root)
+    return {"video": v.video, "frames": plan.num_frames,
+            "files": {p.relative_to(root).as_posix(): p.stat().st_size for p in paths.values()}}
+
+
+def clip_table(plans: list[VideoPlan], seed: int) -> pd.DataFrame:
+    """The demo's clip index plus the official CSV's extra columns (synthetic gender / emotion)."""
+    rows = []
+    rng = np.random.default_rng([seed, 104729])
+    gender = {s: rng.choice(["M", "F"]) for s in sorted({p.video.subject for p in plans})}
+    for p in sorted(plans, key=lambda p: (p.video.subject, p.video.video)):
+        outcome = "Win" if rng.random() < 0.5 else "Lose"
+        for i, c in enumerate(p.clips):
+            rows.append({"sample_id": sample_id(p.video.video, i), "video": p.video.video, "subject": p.video.subject,
+                         "start_frame": c.start_frame, "end_frame": c.end_frame, "raw_class": c.raw_class,
+                         "label": raw_to_label(c.raw_class), "split": clip_split(p.video.subject, p.video.video),
+                         "label_id": i + 1, "gender": gender[p.video.subject], "nationality": "Demo",
+                         "win_or_lose": outcome})
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------ orchestration
+
+def _owned_paths(root: Path) -> list[Path]:
+    """What the generator writes (and may delete when regenerating), plus data derived from its videos."""
+    tops = {rel.parts[0] for rel in (*SPLIT_SKELETON_DIRS.values(), *SPLIT_RGB_DIRS.values())}
+    return [root / t for t in sorted(tops)] + [root / OFFICIAL_CSV_NAME, root / MEDIAPIPE_DIR]
+
+
+def read_manifest(root: str | os.PathLike) -> dict | None:
+    """The manifest of a demo dataset at ``root``, or None when there is none (or it is unreadable)."""
+    path = Path(root) / MANIFEST_NAME
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def is_complete(root: str | os.PathLike, seed: int, size: str) -> bool:
+    """A demo dataset with this seed, size and generator version, all files present at their sizes."""
+    m = read_manifest(root)
+    if not m or (m.get("generator_version"), m.get("seed"), m.get("size")) != (GENERATOR_VERSION, seed, size):
+        return False
+    root = Path(root)
+    return all((root / rel).is_file() and (root / rel).stat().st_size == n for rel, n in m["files"].items())
+
+
+def generate_demo(out: str | os.PathLike, seed: int = 0, size: str = "default", force: bool = False,
+                  workers: int | None = None, progress: bool = True) -> dict:
+    """Write the demo dataset at ``out``; return its manifest. Skips when it is already complete.
+
+    ``workers``: processes (default: CPU count, at most the number of videos); 1 writes in-process.
+    Refuses to overwrite iMiGUE layout folders it did not write (no manifest) unless ``force``.
+    """
+    if size not in SIZES:
+        raise ValueError(f"unknown demo size {size!r}; known: {sorted(SIZES)}")
+    root = Path(out)
+    if not force and is_complete(root, seed, size):
+        log.info("demo dataset at %s is complete (seed %d, size %s): kept", root, seed, size)
+        return read_manifest(root)
+    ours = (root / MANIFEST_NAME).exists() or (root / _INCOMPLETE_NAME).exists()
+    existing = [p for p in _owned_paths(root)[:-1] if p.exists()]
+    if existing and not ours and not force:
+        raise FileExistsError(f"{root} already holds {[str(p) for p in existing]} but no {MANIFEST_NAME}: "
+                              f"not a demo dataset written by this generator; pass --force to replace them")
+
+    started = time.perf_counter()
+    cfg = SIZES[size]
+    plans = plan_dataset(cfg, seed)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / MANIFEST_NAME).unlink(missing_ok=True)
+    with atomic_open(root / _INCOMPLETE_NAME) as f:
+        json.dump({"seed": seed, "size": size, "generator_version": GENERATOR_VERSION}, f)
+    for p in _owned_paths(root):
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+
+    n_workers = max(1, min(workers or os.cpu_count() or 1, len(plans)))
+    order = sorted(plans, key=lambda p: -p.num_frames)  # longest first balances the pool
+    summaries = []
+    bar = tqdm(total=len(plans), desc=f"demo videos ({n_workers} proc)", unit="video", disable=not progress)
+    if n_workers == 1:
+        for p in order:
+            summaries.append(write_video_files(root, p))
+            bar.update()
+    else:
+        # fork on Linux: works from scripts without a __main__ guard and from notebooks, starts fast;
+        # the workers use only NumPy, OpenCV (single-threaded) and PyAV
+        context = get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        with ProcessPoolExecutor(n_workers, mp_context=context) as pool:
+            for fut in as_completed([pool.submit(write_video_files, root, p) for p in order]):
+                summaries.append(fut.result())
+                bar.update()
+    bar.close()
+
+    table = clip_table(plans, seed)
+    write_official_csv(root / OFFICIAL_CSV_NAME, table)
+    files = {rel: n for s in summaries for rel, n in s["files"].items()}
+    files[OFFICIAL_CSV_NAME] = (root / OFFICIAL_CSV_NAME).stat().st_size
+    frames = {s["video"]: s["frames"] for s in summaries}
+    manifest = {
+        "generator": "clipmg_lib.data.demo", "generator_version": GENERATOR_VERSION, "seed": seed, "size": size,
+        "fps": FPS, "resolution": list(cfg.resolution), "layout": LAYOUT, "num_clips": len(table),
+        "num_classes": int(table["raw_class"].nunique()),
+        "clips_per_split": {k: int(n) for k, n in table["split"].value_counts().sort_index().items()},
+        "videos": [{**asdict(p.video), "frames": frames[p.video.video], "clips": len(p.clips)} for p in plans],
+        "files": dict(sorted(files.items())),
+    }
+    with atomic_open(root / MANIFEST_NAME) as f:
+        json.dump(manifest, f, indent=1)
+    (root / _INCOMPLETE_NAME).unlink(missing_ok=True)
+    log.info("demo dataset written to %s in %.1f s: %d clips, %d videos", root, time.perf_counter() - started,
+             len(table), len(plans))
+    return manifest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m clipmg_lib.data.demo", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=None, help="dataset root (default: clipmg_lib.paths.demo_root())")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--size", choices=sorted(SIZES), default="default")
+    parser.add_argument("--force", action="store_true", help="regenerate even when a complete dataset exists")
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.out is None:
+        from ..paths import demo_root
+        args.out = demo_root()
+    started = time.perf_counter()
+    try:
+        m = generate_demo(args.out, seed=args.seed, size=args.size, force=args.force, workers=args.workers)
+    except (FileExistsError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.out}: {m['num_clips']} clips of {m['num_classes']} classes in {len(m['videos'])} videos "
+          f"{m['clips_per_split']} ({time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
