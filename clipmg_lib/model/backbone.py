@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -148,6 +150,29 @@ def resolve_weights(cfg: BackboneConfig) -> WeightsSource:
     return WeightsSource("tag", cfg.pretrained, bool(quick), f"tag:{cfg.clip_model}:{cfg.pretrained}")
 
 
+class _DropMessage(logging.Filter):
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
+
+
+@contextmanager
+def _quiet_random_init(active: bool):
+    """Drop open_clip's "No pretrained weights loaded" warning when random weights are what the config asks for."""
+    if not active:
+        yield
+        return
+    flt = _DropMessage("No pretrained weights loaded")
+    logging.getLogger().addFilter(flt)
+    try:
+        yield
+    finally:
+        logging.getLogger().removeFilter(flt)
+
+
 def load_open_clip(cfg: BackboneConfig) -> tuple[nn.Module, WeightsSource]:
     """The whole open_clip CLIP (both towers) for ``cfg``; random weights are seeded by ``cfg.init_seed``."""
     if cfg.clip_model not in open_clip.list_models():
@@ -157,7 +182,7 @@ def load_open_clip(cfg: BackboneConfig) -> tuple[nn.Module, WeightsSource]:
     kwargs = dict(force_quick_gelu=source.quick_gelu)
     if cfg.image_size is not None:
         kwargs["force_image_size"] = cfg.image_size
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), _quiet_random_init(source.kind == "random"):
         torch.manual_seed(cfg.init_seed)
         try:
             model = open_clip.create_model(cfg.clip_model, pretrained=source.value, **kwargs)

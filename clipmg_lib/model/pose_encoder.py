@@ -56,12 +56,25 @@ class PoseEncoder3D(nn.Module):
         self.norm = nn.LayerNorm(out_dim)
         self.out_dim = out_dim
 
-    def forward(self, heatmap: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward_intermediates(self, heatmap: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The feature volume after the stem and after each stage, ``{name: (B, C_i, T, h_i, w_i)}``."""
+        self._check(heatmap)
+        out, x = {}, self.stem(heatmap)
+        out["stem"] = x
+        for i, stage in enumerate(self.stages):
+            x = stage(x)
+            out[f"stage{i + 1}"] = x
+        return out
+
+    def _check(self, heatmap: torch.Tensor) -> None:
         cfg = self.cfg
         if heatmap.ndim != 5 or heatmap.shape[1] != cfg.in_channels or \
                 tuple(heatmap.shape[-2:]) != (cfg.height, cfg.width):
             raise ValueError(f"pose encoder expects heatmap (B, C={cfg.in_channels}, T, H={cfg.height}, "
                              f"W={cfg.width}) (config pose.in_channels/height/width), got {tuple(heatmap.shape)}")
+
+    def forward(self, heatmap: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        self._check(heatmap)
         x = self.stages(self.stem(heatmap))          # (B, C_L, T, h, w)
         x = x.mean(dim=(3, 4)).transpose(1, 2)       # (B, T, C_L)
         tokens = self.norm(self.proj(self.dropout(x)))  # (B, T, d)

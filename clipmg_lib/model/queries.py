@@ -43,13 +43,17 @@ class PoseGuidedQueryGenerator(nn.Module):
     def num_queries(self, num_classes: int) -> int:
         return (num_classes if self.semantic is not None else 0) + self.cfg.num_learnable
 
-    def forward(self, class_text: torch.Tensor, pose: torch.Tensor | None, batch_size: int) -> torch.Tensor:
+    def base_queries(self, class_text: torch.Tensor) -> torch.Tensor:
+        """Q0 = [S ; L] (Q, d): the queries before pose guidance."""
         parts = []
         if self.semantic is not None:
             parts.append(self.semantic(class_text.to(self.semantic[0].weight.dtype)))
         if self.learnable is not None:
             parts.append(self.learnable)
-        base = torch.cat(parts, dim=0).unsqueeze(0).expand(batch_size, -1, -1)  # (B, Q, d)
+        return torch.cat(parts, dim=0)
+
+    def forward(self, class_text: torch.Tensor, pose: torch.Tensor | None, batch_size: int) -> torch.Tensor:
+        base = self.base_queries(class_text).unsqueeze(0).expand(batch_size, -1, -1)  # (B, Q, d)
         if self.mode == "none":
             return base
         if pose is None:
