@@ -88,7 +88,7 @@ from .demo_motion import CLASS_MOTIONS, FPS, HAT_ONLY_CLASSES, LAYOUT, NO_HAT_CL
 from .layout_on_disk import MEDIAPIPE_DIR, OFFICIAL_CSV_NAME, SPLIT_RGB_DIRS, SPLIT_SKELETON_DIRS, IMiGUELayout
 from .skeleton import Skeleton
 from .skeleton_io import write_light_hand_csv
-from .splits import MIGA_VALIDATION_VIDEOS, TRAIN_SUBJECTS, clip_split
+from .splits import clip_split
 
 log = logging.getLogger(__name__)
 
