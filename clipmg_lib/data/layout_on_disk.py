@@ -218,3 +218,30 @@ class IMiGUELayout:
                 return self.openpose_xlsx(vid)
             except FileNotFoundError as second:
                 raise FileNotFoundError(f"{first}; {second}") from None
+
+
+def tree(root: str | os.PathLike, max_entries: int = 3, max_depth: int = 6) -> str:
+    """A ``tree``-style listing of a dataset root: every top-level entry, then at most ``max_entries`` per
+    folder (the rest summarised as ``... N more``); hidden files (temporary, manifests) are left out."""
+    root = Path(root)
+    lines = [f"{root}/"]
+
+    def walk(folder: Path, prefix: str, depth: int) -> None:
+        entries = sorted((p for p in folder.iterdir() if not p.name.startswith(".")),
+                         key=lambda p: (not p.is_dir(), p.name))
+        limit = len(entries) if depth == 1 else max_entries
+        shown = entries[:limit]
+        for k, entry in enumerate(shown):
+            last = k == len(shown) - 1 and len(entries) <= limit
+            lines.append(f"{prefix}{'└── ' if last else '├── '}{entry.name}{'/' if entry.is_dir() else ''}")
+            if entry.is_dir() and depth < max_depth:
+                walk(entry, prefix + ("    " if last else "│   "), depth + 1)
+        if len(entries) > limit:
+            n_dirs = sum(p.is_dir() for p in entries[limit:])
+            rest = len(entries) - limit
+            kind = "folders" if n_dirs == rest else "files" if n_dirs == 0 else "entries"
+            lines.append(f"{prefix}└── ... {rest} more {kind}")
+
+    if root.is_dir():
+        walk(root, "", 1)
+    return "\n".join(lines)
