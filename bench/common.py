@@ -6,7 +6,9 @@ Timing discipline (the machine is shared and small, so single timings are noise)
 - contenders are timed *interleaved*, round by round, in an order that alternates between rounds,
   so a burst of load from another process hits all of them alike;
 - we report the median and the inter-quartile range of each, and the speed-up as the ratio of medians,
-  together with the spread of the per-round ratios (the ratio of the two contenders within one round).
+  together with the spread of the per-round ratios (the ratio of the two contenders within one round);
+- we also record the process's CPU time (all threads): when other jobs load the machine, wall time
+  stretches but CPU time much less, so the CPU-time ratio is a cross-check of the wall-clock ratio.
 
 Results of each benchmark module go to ``bench/out/<module>.json`` (atomic write); the runner
 (``python -m bench``) prints them together at the end.
@@ -39,6 +41,8 @@ class Timing:
 
     name: str
     samples: list[float]
+    #: CPU seconds (user + system, all threads of this process) per call; robust to other jobs' load
+    cpu_samples: list[float] = field(default_factory=list)
     #: how many work units (frames, clips, images) one call processes; for throughput figures.
     units_per_call: float = 1.0
     unit: str = "call"
@@ -55,6 +59,10 @@ class Timing:
         return float(q[0]), float(q[1])
 
     @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu_samples) if self.cpu_samples else float("nan")
+
+    @property
     def per_unit(self) -> float:
         """Median seconds per work unit."""
         return self.median / self.units_per_call
@@ -68,7 +76,8 @@ class Timing:
         q1, q3 = self.iqr
         return {"name": self.name, "median_s": self.median, "q1_s": q1, "q3_s": q3,
                 "n": len(self.samples), "unit": self.unit, "units_per_call": self.units_per_call,
-                "per_unit_s": self.per_unit, "units_per_s": self.throughput, "samples_s": self.samples}
+                "per_unit_s": self.per_unit, "units_per_s": self.throughput, "samples_s": self.samples,
+                "cpu_median_s": self.cpu_median, "cpu_samples_s": self.cpu_samples}
 
 
 def _sync(device: str | None) -> None:
@@ -93,6 +102,7 @@ def time_side_by_side(contenders: Mapping[str, Callable[[], object]], *, repeats
             contenders[n]()
     _sync(device)
     samples: dict[str, list[float]] = {n: [] for n in names}
+    cpu: dict[str, list[float]] = {n: [] for n in names}
     rounds = range(repeats)
     if progress:
         from tqdm.auto import tqdm
@@ -100,20 +110,24 @@ def time_side_by_side(contenders: Mapping[str, Callable[[], object]], *, repeats
     for r in rounds:
         for n in (names if r % 2 == 0 else names[::-1]):
             _sync(device)
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             contenders[n]()
             _sync(device)
             samples[n].append(time.perf_counter() - t0)
-    return {n: Timing(n, samples[n], units[n], unit) for n in names}
+            cpu[n].append(time.process_time() - c0)
+    return {n: Timing(n, samples[n], cpu[n], units[n], unit) for n in names}
 
 
 def ratio(baseline: Timing, candidate: Timing) -> dict:
-    """Speed-up of ``candidate`` over ``baseline`` (per work unit): ratio of medians and per-round spread."""
+    """Speed-up of ``candidate`` over ``baseline`` (per work unit): ratio of wall-clock medians, the spread of
+    the per-round ratios, and the ratio of CPU-time medians (less sensitive to other jobs on the machine)."""
     per_round = [(b / baseline.units_per_call) / (c / candidate.units_per_call)
                  for b, c in zip(baseline.samples, candidate.samples)]
+    cpu = ((baseline.cpu_median / baseline.units_per_call) / (candidate.cpu_median / candidate.units_per_call)
+           if baseline.cpu_samples and candidate.cpu_samples and candidate.cpu_median > 0 else float("nan"))
     return {"baseline": baseline.name, "candidate": candidate.name,
             "speedup": baseline.per_unit / candidate.per_unit,
-            "per_round_min": min(per_round), "per_round_max": max(per_round)}
+            "per_round_min": min(per_round), "per_round_max": max(per_round), "cpu_speedup": cpu}
 
 
 def cuda_time(fn: Callable[[], object], *, repeats: int = 10, warmup: int = 3) -> list[float]:
@@ -148,24 +162,27 @@ def print_timings(title: str, timings: Iterable[Timing], baseline: str | None = 
     base = next((t for t in timings if t.name == baseline), None)
     rows = []
     print(f"\n== {title}")
-    head = f"  {'contender':<44} {'median':>10} {'IQR':>21} {'per unit':>11} {'units/s':>9} {'speed-up':>17}"
+    head = (f"  {'contender':<44} {'median':>9} {'IQR':>19} {'per unit':>9} {'cpu/unit':>9} {'units/s':>8} "
+            f"{'speed-up [rounds]':>19} {'cpu x':>6}")
     print(head)
     for t in timings:
         q1, q3 = t.iqr
         row = t.summary()
-        sp = ""
+        sp, cx = "", ""
         if base is not None and t is not base:
             r = ratio(base, t)
             row["vs_baseline"] = r
             sp = f"{r['speedup']:6.1f}x [{r['per_round_min']:.1f}-{r['per_round_max']:.1f}]"
+            cx = f"{r['cpu_speedup']:5.1f}x"
         elif base is not None:
             sp = "baseline"
-        print(f"  {t.name:<44} {fmt_seconds(t.median):>10} {fmt_seconds(q1):>10}-{fmt_seconds(q3):<10} "
-              f"{fmt_seconds(t.per_unit):>11} {t.throughput:9.1f} {sp:>17}")
+        print(f"  {t.name:<44} {fmt_seconds(t.median):>9} {fmt_seconds(q1):>9}-{fmt_seconds(q3):<9} "
+              f"{fmt_seconds(t.per_unit):>9} {fmt_seconds(t.cpu_median / t.units_per_call):>9} "
+              f"{t.throughput:8.1f} {sp:>19} {cx:>6}")
         rows.append(row)
     unit = timings[0].unit if timings else "call"
-    print(f"  (per unit = per {unit}; median of {len(timings[0].samples) if timings else 0} interleaved rounds; "
-          f"speed-up = ratio of medians [min-max of per-round ratios])")
+    print(f"  (per unit = per {unit}; wall clock, median of {len(timings[0].samples) if timings else 0} interleaved "
+          f"rounds; speed-up = ratio of medians [min-max of per-round ratios]; cpu x = ratio of CPU-time medians)")
     return rows
 
 
