@@ -219,3 +219,18 @@ def test_random_class_codes_are_fixed_unit_vectors():
     b = create_model("clipmg_tiny_no_text_semantics").class_text
     torch.testing.assert_close(a, b)
     torch.testing.assert_close(a.norm(dim=-1), torch.ones(32))
+
+
+def test_trainable_state_dict_round_trip(perturbed_full, inputs, tmp_path):
+    tokens, heatmap = inputs
+    state = perturbed_full.trainable_state_dict()
+    assert not any(k.startswith("backbone.") for k in state) and "class_text" in state
+    torch.save(state, tmp_path / "ckpt.pt")
+    torch.manual_seed(1)
+    fresh = create_model("clipmg_tiny").eval()
+    fresh.load_trainable_state_dict(torch.load(tmp_path / "ckpt.pt", weights_only=True))
+    torch.testing.assert_close(fresh(tokens=tokens, heatmap=heatmap)["logits"],
+                               perturbed_full(tokens=tokens, heatmap=heatmap)["logits"])
+    other = create_model("clipmg_tiny_no_gate")
+    with pytest.raises(RuntimeError, match="does not fit"):
+        other.load_trainable_state_dict(state)

@@ -68,7 +68,7 @@ class TextConfig:
 class PoseEncoderConfig:
     """The 3D CNN over heatmap volumes (C, T, H, W); T is the model's ``num_frames``.
 
-    stem: a (1, 7, 7) convolution with spatial stride ``stem_stride`` (PoseC3D: 1).
+    stem: a (1, k, k) convolution, k = ``stem_kernel``, spatial stride ``stem_stride`` (PoseC3D: k = 7, stride 1).
     stage_channels / temporal_kernels: one residual block per stage; each stage halves H and W
     (stride (1, 2, 2): temporal stride 1, as in PoseC3D's SlowOnly; kernels (1,3,3) for
     ``temporal_kernels`` 1, (3,3,3) for 3: PoseC3D inflates only the later stages).
@@ -78,6 +78,7 @@ class PoseEncoderConfig:
     height: int = 56
     width: int = 56
     stem_channels: int = 32
+    stem_kernel: int = 7
     stem_stride: int = 1
     stage_channels: list[int] = field(default_factory=lambda: [64, 128, 256])
     temporal_kernels: list[int] = field(default_factory=lambda: [1, 3, 3])
@@ -203,6 +204,8 @@ class ModelConfig:
         p = self.pose
         if len(p.stage_channels) != len(p.temporal_kernels) or not p.stage_channels:
             raise ConfigError(f"{where}pose.stage_channels and pose.temporal_kernels need the same non-zero length")
+        if p.stem_kernel % 2 == 0 or p.stem_kernel < p.stem_stride:
+            raise ConfigError(f"{where}pose.stem_kernel must be odd and >= pose.stem_stride")
         if any(k % 2 == 0 for k in p.temporal_kernels):
             raise ConfigError(f"{where}pose.temporal_kernels must be odd (temporal stride 1, 'same' padding)")
         if not self.queries.class_queries and self.queries.num_learnable <= 0:

@@ -1,6 +1,6 @@
 """The pose encoder: a small 3D CNN over PoseC3D-style heatmap volumes.
 
-In the spirit of PoseC3D's SlowOnly pathway (Duan et al., CVPR 2022): a (1, 7, 7) stem, then residual
+In the spirit of PoseC3D's SlowOnly pathway (Duan et al., CVPR 2022): a (1, 7, 7) stem (configurable), then residual
 stages that halve H and W but never T (temporal stride 1: micro-gestures are short), with (1, 3, 3)
 kernels in the early stage(s) and (3, 3, 3) kernels in the later ones ("inflated" late stages).
 
@@ -42,9 +42,10 @@ class PoseEncoder3D(nn.Module):
     def __init__(self, cfg: PoseEncoderConfig, out_dim: int):
         super().__init__()
         self.cfg = cfg
-        s = cfg.stem_stride
+        s, k = cfg.stem_stride, cfg.stem_kernel
         self.stem = nn.Sequential(
-            nn.Conv3d(cfg.in_channels, cfg.stem_channels, (1, 7, 7), stride=(1, s, s), padding=(0, 3, 3), bias=False),
+            nn.Conv3d(cfg.in_channels, cfg.stem_channels, (1, k, k), stride=(1, s, s), padding=(0, k // 2, k // 2),
+                      bias=False),
             nn.BatchNorm3d(cfg.stem_channels), nn.ReLU(inplace=True))
         stages, c = [], cfg.stem_channels
         for c_out, kt in zip(cfg.stage_channels, cfg.temporal_kernels):
