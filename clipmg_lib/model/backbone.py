@@ -276,7 +276,7 @@ class CLIPBackbone(nn.Module):
         Resizes the short side to S (bicubic, antialiased) and centre-crops, as CLIP's own
         preprocessing does, then normalises with ``mean`` / ``std``.
         """
-        x = torch.as_tensor(imgs)
+        x = torch.as_tensor(imgs).to(self._mean.device)  # move uint8, not float32: 4x less to copy
         if x.ndim == 4:
             x = x.unsqueeze(0)
         if x.ndim != 5 or x.shape[-1] != 3:
@@ -290,7 +290,7 @@ class CLIPBackbone(nn.Module):
             x = F.interpolate(x, size=(nh, nw), mode="bicubic", antialias=True, align_corners=False).clamp_(0, 1)
             top, left = (nh - s) // 2, (nw - s) // 2
             x = x[:, :, top:top + s, left:left + s]
-        x = x.reshape(b, t, 3, s, s).to(self._mean.device)
+        x = x.reshape(b, t, 3, s, s)
         return (x - self._mean) / self._std
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
