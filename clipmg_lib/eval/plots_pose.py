@@ -56,10 +56,19 @@ def skeleton_traces(xy: np.ndarray, score: np.ndarray, layout: str, name: str = 
     ]
 
 
-def _image_axes(fig: go.Figure, row: int, col: int, shape: tuple[int, int]) -> None:
+def _square_pixels(fig: go.Figure, row: int, col: int, ncols: int) -> str:
+    """Anchor a subplot's y axis to its own x axis (square pixels); returns that x axis' id."""
+    k = (row - 1) * ncols + col
+    x_id = "x" if k == 1 else f"x{k}"
+    fig.update_yaxes(scaleanchor=x_id, scaleratio=1, row=row, col=col)
+    return x_id
+
+
+def _image_axes(fig: go.Figure, row: int, col: int, shape: tuple[int, int], ncols: int) -> None:
     h, w = shape
-    fig.update_xaxes(range=[0, w], visible=False, row=row, col=col)
-    fig.update_yaxes(range=[h, 0], visible=False, scaleanchor=None, row=row, col=col)
+    fig.update_xaxes(range=[-0.5, w - 0.5], visible=False, row=row, col=col)
+    fig.update_yaxes(range=[h - 0.5, -0.5], visible=False, row=row, col=col)
+    _square_pixels(fig, row, col, ncols)
 
 
 def frames_with_skeletons_figure(frames: np.ndarray, joints: Sequence[np.ndarray] | np.ndarray, layout: str,
@@ -72,8 +81,9 @@ def frames_with_skeletons_figure(frames: np.ndarray, joints: Sequence[np.ndarray
     """
     sets = [np.asarray(joints)] if np.asarray(joints[0]).ndim == 2 else [np.asarray(j) for j in joints]
     n = len(frames)
+    cols = min(cols, n)
     rows = int(np.ceil(n / cols))
-    fig = make_subplots(rows=rows, cols=min(cols, n), subplot_titles=list(titles) if titles else None,
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=list(titles) if titles else None,
                         horizontal_spacing=0.01, vertical_spacing=0.06)
     h, w = frames.shape[1:3]
     for i in range(n):
@@ -84,7 +94,7 @@ def frames_with_skeletons_figure(frames: np.ndarray, joints: Sequence[np.ndarray
             label = (names[k] if names else "") if i == 0 else ""
             for tr in skeleton_traces(joints_k[i, :, :2], joints_k[i, :, 2], layout, label, colour):
                 fig.add_trace(tr, r, c)
-        _image_axes(fig, r, c, (h, w))
+        _image_axes(fig, r, c, (h, w), cols)
     fig.update_layout(title=title, height=max(260, int(rows * 320 * h / max(w, 1))), margin=dict(l=10, r=10, t=60, b=10))
     return fig
 
@@ -166,12 +176,14 @@ def heatmap_frames_figure(heatmap: np.ndarray, frame_labels: Sequence | None = N
     per_frame = vol.max(axis=0)                                             # (T, H, W)
     t_len = per_frame.shape[0]
     labels = [str(f) for f in (frame_labels if frame_labels is not None else range(t_len))]
+    cols = min(cols, t_len)
     rows = int(np.ceil(t_len / cols))
-    fig = make_subplots(rows=rows, cols=min(cols, t_len), subplot_titles=[f"frame {f}" for f in labels],
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"frame {f}" for f in labels],
                         horizontal_spacing=0.01, vertical_spacing=0.08)
     for t in range(t_len):
         fig.add_trace(go.Heatmap(z=per_frame[t], zmin=0, zmax=1, colorscale="Inferno", showscale=t == 0), t // cols + 1,
                       t % cols + 1)
+        _square_pixels(fig, t // cols + 1, t % cols + 1, cols)
     fig.update_yaxes(autorange="reversed", visible=False)
     fig.update_xaxes(visible=False)
     fig.update_layout(title=title, height=160 * rows + 120)
@@ -182,12 +194,14 @@ def heatmap_channels_figure(heatmap: np.ndarray, t: int, names: Sequence[str], c
                             title: str = "", cols: int = 8) -> go.Figure:
     """Single channels (joints or limbs, named by ``names``) of a volume (C, T, H, W) at frame index ``t``."""
     channels = list(range(len(names))) if channels is None else list(channels)
+    cols = min(cols, len(channels))
     rows = int(np.ceil(len(channels) / cols))
-    fig = make_subplots(rows=rows, cols=min(cols, len(channels)), subplot_titles=[names[c] for c in channels],
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[names[c] for c in channels],
                         horizontal_spacing=0.01, vertical_spacing=0.08)
     for i, c in enumerate(channels):
         fig.add_trace(go.Heatmap(z=heatmap[c, t], zmin=0, zmax=1, colorscale="Inferno", showscale=i == 0),
                       i // cols + 1, i % cols + 1)
+        _square_pixels(fig, i // cols + 1, i % cols + 1, cols)
     fig.update_yaxes(autorange="reversed", visible=False)
     fig.update_xaxes(visible=False)
     fig.update_annotations(font_size=10)

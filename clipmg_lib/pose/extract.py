@@ -61,6 +61,7 @@ import shutil
 import sys
 import time
 from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -138,10 +139,39 @@ def _pose_index_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _import_mediapipe():
-    os.environ.setdefault("GLOG_minloglevel", "2")  # silence mediapipe's C++ INFO/WARNING lines
+    os.environ.setdefault("GLOG_minloglevel", "2")
     import mediapipe as mp
 
     return mp
+
+
+@contextmanager
+def _native_stderr_silenced():
+    """Send file descriptor 2 to /dev/null for the duration of a mediapipe call.
+
+    mediapipe 0.10.21 logs through absl before ``absl::InitializeLog`` (e.g. "Feedback manager requires
+    a model with a single signature inference"), straight to fd 2, whenever one of its models starts,
+    which happens lazily during the first packets after every graph (re)start; in Jupyter those lines
+    flood the cell output. Python-level output (tqdm bars, warnings) is written between calls and is
+    untouched. Costs two ``dup2`` calls (microseconds). ``CLIPMG_MEDIAPIPE_LOGS=1`` keeps the lines.
+    """
+    if os.environ.get("CLIPMG_MEDIAPIPE_LOGS") == "1":
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 class PoseExtractor:
@@ -158,14 +188,21 @@ class PoseExtractor:
         self.config = ExtractorConfig(**{**asdict(cfg), **overrides})
         mp = _import_mediapipe()
         c = self.config
-        self._pose = mp.solutions.pose.Pose(
-            static_image_mode=c.static_image_mode, model_complexity=c.model_complexity,
-            smooth_landmarks=not c.static_image_mode, min_detection_confidence=c.min_detection_confidence,
-            min_tracking_confidence=c.min_tracking_confidence)
-        self._hands = mp.solutions.hands.Hands(
-            static_image_mode=c.static_image_mode, max_num_hands=2, model_complexity=c.hand_model_complexity,
-            min_detection_confidence=c.min_detection_confidence,
-            min_tracking_confidence=c.min_tracking_confidence) if c.hands else None
+        with _native_stderr_silenced():
+            self._pose = mp.solutions.pose.Pose(
+                static_image_mode=c.static_image_mode, model_complexity=c.model_complexity,
+                smooth_landmarks=not c.static_image_mode, min_detection_confidence=c.min_detection_confidence,
+                min_tracking_confidence=c.min_tracking_confidence)
+            self._hands = mp.solutions.hands.Hands(
+                static_image_mode=c.static_image_mode, max_num_hands=2, model_complexity=c.hand_model_complexity,
+                min_detection_confidence=c.min_detection_confidence,
+                min_tracking_confidence=c.min_tracking_confidence) if c.hands else None
+            # graphs open their models asynchronously (logging natively): a blank frame waits for that
+            blank = np.zeros((64, 64, 3), np.uint8)
+            for graph in (self._pose, self._hands):
+                if graph is not None:
+                    graph.process(blank)
+        self._needs_reset = True  # the first real frame starts from a clean graph, like after reset()
         self._a, self._b, self._valid = _pose_index_tables()
         names = mp.solutions.pose.PoseLandmark
         self._hand_vis = {s: np.array([names[n].value for n in v]) for s, v in HAND_VISIBILITY_FROM.items()}
@@ -178,10 +215,12 @@ class PoseExtractor:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def reset(self) -> None:
-        """Forget tracking state (the next frame is detected from scratch)."""
-        self._pose.reset()
-        if self._hands is not None:
-            self._hands.reset()
+        """Forget tracking state: the next frame is detected from scratch.
+
+        The graphs restart lazily, inside the next :meth:`process` call, so that their models' start-up
+        (asynchronous, with native log lines) completes while fd 2 is silenced.
+        """
+        self._needs_reset = True
 
     def close(self) -> None:
         self._pose.close()
@@ -193,6 +232,16 @@ class PoseExtractor:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def _run(self, which: str, rgb: np.ndarray):
+        graph = self._pose if which == "pose" else self._hands
+        with _native_stderr_silenced():
+            if self._needs_reset:
+                self._pose.reset()
+                if self._hands is not None:
+                    self._hands.reset()
+                self._needs_reset = False
+            return graph.process(rgb)
 
     # -- one frame ---------------------------------------------------------------------------
     def process(self, rgb: np.ndarray, img_shape: tuple[int, int] | None = None) -> np.ndarray:
@@ -206,7 +255,7 @@ class PoseExtractor:
         h, w = img_shape or rgb.shape[:2]
         out = np.zeros((get_layout(LAYOUT).num_joints, 3), np.float32)
         rgb = np.ascontiguousarray(rgb)
-        pose = self._pose.process(rgb).pose_landmarks
+        pose = self._run("pose", rgb).pose_landmarks
         lm = None
         if pose is not None:
             lm = np.array([(p.x * w, p.y * h, p.visibility) for p in pose.landmark], np.float64)
@@ -217,7 +266,7 @@ class PoseExtractor:
         if self._hands is not None and lm is not None:
             scores = {s: float(lm[self._hand_vis[s], 2].mean()) for s in "LR"}
             if max(scores.values()) >= self.config.hand_gate:
-                self._add_fingertips(out, self._hands.process(rgb), lm, scores, (h, w))
+                self._add_fingertips(out, self._run("hands", rgb), lm, scores, (h, w))
         return self._drop_unreliable(out, (h, w))
 
     def _add_fingertips(self, out: np.ndarray, hands, lm: np.ndarray, scores: dict[str, float],
@@ -260,6 +309,22 @@ def extract_image(rgb: np.ndarray, config: ExtractorConfig | None = None, **over
     with PoseExtractor(config, **{**overrides, "static_image_mode": True}) as ex:
         data = ex.process(rgb)[None]
     return Skeleton(data, LAYOUT, tuple(rgb.shape[:2]), "mediapipe:image")
+
+
+def extract_frames(frames: np.ndarray, img_shape: tuple[int, int] | None = None,
+                   config: ExtractorConfig | None = None, source: str = "mediapipe:frames", **overrides) -> Skeleton:
+    """Run the extractor (tracking mode) over consecutive RGB frames (T, H, W, 3) uint8: a ``Skeleton``.
+
+    ``img_shape``: the original (H, W) the coordinates should refer to (default: the frames' size),
+    e.g. a clip read with :class:`~clipmg_lib.data.video.ClipReader` at its native size.
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 4:
+        raise ValueError(f"{source}: expected frames (T, H, W, 3), got shape {frames.shape}")
+    hw = tuple(img_shape) if img_shape else tuple(frames.shape[1:3])
+    with PoseExtractor(config, **overrides) as ex:
+        data = np.stack([ex.process(f, hw) for f in frames]) if len(frames) else np.zeros((0, 35, 3))
+    return Skeleton(data, LAYOUT, hw, source)
 
 
 def _decode_size(img_shape: tuple[int, int], decode_max_side: int | None) -> tuple[int, int] | None:

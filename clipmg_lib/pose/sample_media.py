@@ -105,3 +105,8 @@ def write_person_video(path: str | os.PathLike, num_frames: int = 48,
     """Write the pan/zoom video of the real photo to ``path``; returns (path, affines (T, 2, 3))."""
     frames, mats = pan_zoom_frames(num_frames, out_size)
     return write_video(path, frames, fps), mats
+
+
+def project_points(points: np.ndarray, mats: np.ndarray) -> np.ndarray:
+    """Where photo pixels (V, 2) land in each frame under the affines (T, 2, 3): (T, V, 2)."""
+    return np.einsum("tij,vj->tvi", mats[:, :, :2], points) + mats[:, None, :, 2]
