@@ -135,3 +135,25 @@ def test_config_overrides_and_errors(tmp_path):
         load_train_config(bad)
     with pytest.raises(FileNotFoundError, match="available"):
         load_train_config("nope")
+
+
+def test_precise_bn_recomputes_running_statistics():
+    from torch import nn
+    from clipmg_lib.train.distributed import DistInfo
+    from clipmg_lib.train.trainer import recompute_bn_stats
+
+    class BNModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bn = nn.BatchNorm1d(8)
+
+        def forward(self, tokens, heatmap):
+            return {"logits": self.bn(tokens.mean(dim=(1, 2)))}
+
+    data = ToyClips(64, seed=0)
+    model = BNModel()
+    model.bn.running_mean.fill_(5.0)
+    n = recompute_bn_stats(model, data, CFG.replace(batch_size=16, precise_bn_batches=4), DistInfo(), epoch=0)
+    assert n == 1 and model.training and model.bn.momentum == 0.1  # settings restored
+    expected = data.tokens.mean(axis=(1, 2)).mean(axis=0)  # 4 equal batches cover all 64 clips
+    np.testing.assert_allclose(model.bn.running_mean.numpy(), expected, atol=1e-5)

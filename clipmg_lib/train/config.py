@@ -37,6 +37,11 @@ class TrainConfig:
     epoch; ``eval_views`` > 1 averages the uniform view with ``eval_views - 1`` of the random views
     (evaluation only: the cached train views of a val/test clip are computed on demand).
 
+    BatchNorm: ``precise_bn_batches`` > 0 recomputes BatchNorm running statistics after each epoch from that
+    many training batches (PreciseBN, as in PySlowFast/fvcore). Short runs need it: running variances start
+    at 1 and decay by 0.9 per step, while heatmap features have variances ~1e-4, so after a few dozen steps
+    eval-mode BN still divides by the initial value and the network collapses to one class.
+
     Selection: the epoch with the best ``select_metric`` on the validation split is kept as ``best.pt``.
     """
 
@@ -54,6 +59,7 @@ class TrainConfig:
     cb_beta: float = 0.999
     sampler_power: float = 1.0
     grad_clip: float = 1.0
+    precise_bn_batches: int = 4
     seed: int = 0
     amp: str = "auto"
     device: str = "auto"

@@ -249,6 +249,8 @@ class Trainer:
         for epoch in range(self.start_epoch, self.config.epochs):
             t0 = time.perf_counter()
             train_stats = self.train_one_epoch(epoch)
+            if self.config.precise_bn_batches > 0:
+                recompute_bn_stats(self.model, self.train_set, self.config, self.dist, epoch)
             row: dict[str, Any] = {"epoch": epoch, **train_stats}
             if self.val_set is not None:
                 val = self.predict(self.val_set).report()
@@ -338,6 +340,44 @@ class Trainer:
         ckpt = load_checkpoint(self.best_path)
         load_model_state(self.model, ckpt, self.best_path)
         return ckpt["best"]
+
+
+@torch.no_grad()
+def recompute_bn_stats(model: nn.Module, dataset: Dataset, config: TrainConfig, dist_info: DistInfo,
+                       epoch: int) -> int:
+    """PreciseBN: reset every BatchNorm's running mean/var and re-estimate them as the plain average over
+    ``config.precise_bn_batches`` training batches with the current weights (the rest of the model in eval
+    mode, no gradient). Batches come from a permutation seeded by ``(seed, epoch)``; under DDP each rank
+    uses its shard and the statistics are averaged over ranks. Returns the number of BN layers updated.
+    """
+    bns = [m for m in unwrap(model).modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if not bns:
+        return 0
+    sampler = DistributedSampler(dataset, num_replicas=dist_info.world_size, rank=dist_info.rank, shuffle=True,
+                                 seed=config.seed + 7919)
+    sampler.set_epoch(epoch)
+    loader = DataLoader(dataset, batch_size=config.batch_size // dist_info.world_size, sampler=sampler,
+                        num_workers=config.num_workers)
+    was_training = model.training
+    model.eval()
+    saved = [(m.momentum, m.training) for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches seen
+        m.train()
+    for i, batch in enumerate(loader):
+        if i >= config.precise_bn_batches:
+            break
+        with _autocast(dist_info.device, config.amp):
+            unwrap(model)(**_to_device(batch, config.input_keys, dist_info.device))
+    for m, (momentum, training) in zip(bns, saved):
+        m.momentum = momentum
+        m.train(training)
+        if dist_info.distributed:
+            for buf in (m.running_mean, m.running_var):
+                buf.copy_(all_reduce_sum(buf.detach().cpu()).to(buf.device) / dist_info.world_size)
+    model.train(was_training)
+    return len(bns)
 
 
 @torch.no_grad()

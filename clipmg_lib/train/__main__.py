@@ -1,0 +1,79 @@
+"""Command line: train (or run the ablations) in one process or under torchrun.
+
+    # the CPU demo
+    python -m clipmg_lib.train --config tiny_demo --out results/train/tiny
+    # the paper configuration on iMiGUE, one GPU
+    python -m clipmg_lib.train --config paper_vitb16 --dataset-root /data/imigue --out results/train/vitb16
+    # the same on 4 GPUs (batch_size stays the global batch)
+    torchrun --nproc_per_node 4 -m clipmg_lib.train --config paper_vitb16 --dataset-root /data/imigue --out ...
+    # every ablation with the same seed and budget
+    python -m clipmg_lib.train --config tiny_demo --ablations --out results
+    # any config field: --set epochs=5 --set lr=3e-4 --set 'model_overrides={"pretrained": "/w/vitb16.pt"}'
+
+A run resumes from ``<out>/last.pt`` when it exists (``--no-resume`` starts over).
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import sys
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def _parse_set(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            return key, parse(value)
+        except (ValueError, SyntaxError):
+            continue
+    return key, value
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m clipmg_lib.train", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default="tiny_demo", help="training config name or JSON path (default tiny_demo)")
+    ap.add_argument("--dataset-root", default=None, help="iMiGUE root (default: the demo dataset)")
+    ap.add_argument("--out", default=None, help="output folder (default results/train/<model>; with --ablations: results)")
+    ap.add_argument("--cache-dir", default=None, help="feature cache root (default data/cache or $CLIPMG_CACHE_DIR)")
+    ap.add_argument("--set", action="append", type=_parse_set, default=[], metavar="KEY=VALUE",
+                    help="override a TrainConfig field (repeatable)")
+    ap.add_argument("--ablations", nargs="*", default=None, metavar="VARIANT",
+                    help="run the ablation table (all variants, or those named)")
+    ap.add_argument("--no-resume", action="store_true", help="start over instead of resuming from last.pt")
+    ap.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = ap.parse_args(argv)
+
+    from .ablation import DEFAULT_VARIANTS, run_ablations
+    from .config import load_train_config
+    from .distributed import cleanup, init_distributed
+    from .run import train_model
+
+    config = load_train_config(args.config, **dict(args.set))
+    dist_info = init_distributed(config.device)
+    try:
+        if args.ablations is not None:
+            table = run_ablations(config, args.ablations or DEFAULT_VARIANTS, args.dataset_root, args.out,
+                                  args.cache_dir, resume=not args.no_resume, progress=not args.quiet,
+                                  dist_info=dist_info)
+            if dist_info.is_main:
+                print(table.to_string(index=False))
+        else:
+            result = train_model(config, args.dataset_root, args.out, args.cache_dir, resume=not args.no_resume,
+                                 progress=not args.quiet, dist_info=dist_info)
+            if dist_info.is_main:
+                print(json.dumps({"out_dir": str(result.out_dir), "best": result.best, "reports": result.reports,
+                                  "timings": result.timings}, indent=2, default=float))
+    finally:
+        cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""The ablation runner: the full model and each ablation trained with the same seed, data and budget from
+the shared feature cache, summarised as the paper's ablation table.
+
+Every variant is the base training config with ``model_overrides={"ablation": name}`` (the model factory
+applies the ablation's config patch), so the only difference between rows is the computation the ablation
+changes. The frozen backbone is shared, hence one token cache serves every RGB variant and one skeleton
+cache every pose variant; the zero-shot row is evaluated without training. Selection of the epoch is on
+the validation split, the table reports the test split (and validation for reference).
+
+Outputs under ``results_dir``: ``ablations/<variant>/`` (each run's checkpoints, metrics, predictions),
+``ablations.csv`` and ``ablations.md`` (the table), ``ablations.json`` (table + per-variant timings).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from ..data.atomic import atomic_open, atomic_path
+from ..paths import results_dir as resolve_results
+from .config import TrainConfig
+from .distributed import DistInfo
+from .run import RunResult, load_index, train_model
+
+FULL = "full"
+#: Rows in the order of the table: the full model, the paper's ablations, the extra controls, zero-shot.
+DEFAULT_VARIANTS = (FULL, "no_pose_guidance", "no_cross_attention", "no_gate", "rgb_only", "pose_only",
+                    "zero_shot")
+
+
+def variant_config(base: TrainConfig, variant: str) -> TrainConfig:
+    """The training config of one row: ``base`` with the ablation added to its model overrides."""
+    overrides = dict(base.model_overrides)
+    overrides.pop("ablation", None)
+    if variant != FULL:
+        overrides["ablation"] = variant
+    return base.replace(model_overrides=overrides)
+
+
+def _mark(flag: bool) -> str:
+    return "\u2713" if flag else "\u2717"
+
+
+def ablation_row(variant: str, result: RunResult, split: str) -> dict:
+    """One table row: switches of the variant's model and its metrics on ``split`` (fractions)."""
+    from ..model.clipmg import count_parameters
+
+    sw = result.model.cfg.switches()
+    rep = result.reports.get(split, {})
+    val = result.reports.get(result.config.val_split, {})
+    trainable, _ = count_parameters(result.model)
+    return {"variant": variant, "rgb": sw["rgb"], "pose": sw["pose"], "pose_guidance": sw["pose_guidance"],
+            "cross_attention": sw["cross_attention"], "gate": sw["gate"], "trained": sw["trained"],
+            "top1": rep.get("top1"), "top5": rep.get("top5"), "mean_class_acc": rep.get("mean_class_acc"),
+            "val_top1": val.get("top1"), "best_epoch": result.best.get("epoch"), "trainable_params": trainable,
+            "train_s": result.timings.get("train_s"), "n_test": rep.get("n")}
+
+
+def markdown_table(table: pd.DataFrame, split: str = "test") -> str:
+    """The paper-style table as GitHub Markdown (switches as check marks, metrics in %)."""
+    head = ["Variant", "Pose guidance", "Cross-attention", "Gate", "RGB", "Pose", f"Top-1 ({split})",
+            f"Top-5 ({split})", "Mean class acc.", "Top-1 (val)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in table.iterrows():
+        pct = [f"{100 * r[c]:.1f}" if pd.notna(r[c]) else "-" for c in ("top1", "top5", "mean_class_acc", "val_top1")]
+        name = r["variant"] + ("" if r["trained"] else " (no training)")
+        lines.append("| " + " | ".join([name, _mark(r["pose_guidance"]), _mark(r["cross_attention"]),
+                                        _mark(r["gate"]), _mark(r["rgb"]), _mark(r["pose"]), *pct]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def run_ablations(base: TrainConfig, variants: Sequence[str] = DEFAULT_VARIANTS, dataset_root: str | Path | None = None,
+                  results_dir: str | Path | None = None, cache_root: str | Path | None = None, resume: bool = True,
+                  progress: bool = True, dist_info: DistInfo | None = None, split: str | None = None) -> pd.DataFrame:
+    """Train/evaluate every variant (same seed and budget, shared caches) and write the ablation table.
+
+    Finished variants are not retrained when ``resume`` (their ``last.pt`` is complete): rerunning after an
+    interruption continues where it stopped. Returns the table (one row per variant).
+    """
+    out = resolve_results(results_dir)
+    split = split or base.test_split
+    index = load_index(dataset_root)
+    rows, histories = [], {}
+    for variant in variants:
+        if progress:
+            print(f"[ablations] {variant}", flush=True)
+        cfg = variant_config(base, variant)
+        result = train_model(cfg, dataset_root, out / "ablations" / variant, cache_root, resume=resume,
+                             progress=progress, dist_info=dist_info, index=index)
+        rows.append(ablation_row(variant, result, split))
+        histories[variant] = result.history
+    table = pd.DataFrame(rows)
+    if dist_info is None or dist_info.is_main:
+        with atomic_path(out / "ablations.csv") as tmp:
+            table.to_csv(tmp, index=False)
+        with atomic_open(out / "ablations.md") as f:
+            f.write(markdown_table(table, split))
+        with atomic_open(out / "ablations.json") as f:
+            json.dump({"split": split, "base_config": base.to_dict(), "rows": table.to_dict(orient="records")}, f,
+                      indent=2, default=str)
+    return table
+
+
+def load_ablation_histories(results_dir: str | Path | None = None, variants: Sequence[str] = DEFAULT_VARIANTS
+                            ) -> dict[str, pd.DataFrame]:
+    """Per-epoch metrics of each trained variant (read back from ``ablations/<variant>/metrics.csv``)."""
+    out = resolve_results(results_dir) / "ablations"
+    return {v: pd.read_csv(out / v / "metrics.csv") for v in variants if (out / v / "metrics.csv").is_file()}

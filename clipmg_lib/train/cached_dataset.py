@@ -1,0 +1,97 @@
+"""A torch Dataset over the feature caches: cached CLIP tokens + pose heatmaps drawn on the fly.
+
+Item (a dict, collated by the default collate):
+
+``tokens``   float32 (T, 1+P, D)  frozen-CLIP tokens of the view (when the model has RGB)
+``heatmap``  float32 (C, T, H, W) PoseC3D-style volume of the view's skeleton (when the model has pose)
+``label``    int; ``index`` int (row in the split); ``view`` int (which cached view was used)
+
+Training (``mode='train'``): for epoch ``e`` clip ``i`` uses view ``random<k>`` with
+``k = hash(seed, e, i) mod K`` - temporal augmentation without decoding video again - and the skeleton
+gets a per-clip random affine jitter seeded by ``(seed, e, sample_id)`` (PYSKL's RandomAffine), before
+the heatmap is drawn. Both depend only on ``(seed, epoch, clip)``, so resumed runs and DataLoader workers
+see exactly the same data. Evaluation (``mode='eval'``) uses one fixed view (``uniform`` by default).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..pose.heatmap import GeneratePoseHeatmap
+from ..pose.transforms import Compose, RandomAffine
+from .feature_cache import FeatureCacheError
+from .features import POSE_LAYOUT, SplitCaches
+
+
+def heatmap_transform(heatmap_shape: Sequence[int], train: bool, seed: int, augment: bool = True) -> Compose:
+    """The on-the-fly pose pipeline: ``[RandomAffine (train)] -> GeneratePoseHeatmap`` for (C, T, H, W)."""
+    c, _, h, w = heatmap_shape
+    gen = GeneratePoseHeatmap(size=(h, w), sigma=0.6, with_kp=True, with_limb=False, crop="person")
+    if gen.num_channels(POSE_LAYOUT) != c:
+        raise ValueError(f"the model expects {c} heatmap channels; {POSE_LAYOUT} joint maps give "
+                         f"{gen.num_channels(POSE_LAYOUT)}")
+    steps = [RandomAffine(scale=0.1, rotate=10.0, translate=0.05, seed=seed)] if (train and augment) else []
+    return Compose(steps + [gen])
+
+
+class CachedClipDataset(Dataset):
+    """Clips of one split served from :class:`~clipmg_lib.train.features.SplitCaches` (see module docstring).
+
+    ``views``: the cached views to draw from (train: ``random0..``; eval: one view, e.g. ``['uniform']``).
+    ``heatmap_shape``: (C, T, H, W) the model expects, or None for an RGB-only model.
+    """
+
+    def __init__(self, caches: SplitCaches, views: Sequence[str], mode: str = "eval", seed: int = 0,
+                 with_tokens: bool = True, heatmap_shape: Sequence[int] | None = None,
+                 pose_augment: bool = True) -> None:
+        if mode not in ("train", "eval"):
+            raise ValueError(f"mode must be 'train' or 'eval', got {mode!r}")
+        if mode == "eval" and len(views) != 1:
+            raise ValueError(f"evaluation reads one view at a time, got {list(views)}")
+        self.caches, self.views, self.mode, self.seed, self.epoch = caches, list(views), mode, int(seed), 0
+        self.labels = caches.labels
+        self.sample_ids = caches.sample_ids
+        self.with_tokens = with_tokens
+        if with_tokens and caches.tokens is None:
+            raise FeatureCacheError("tokens requested but the split has no token cache (pose-only model?)")
+        if heatmap_shape is not None and caches.pose is None:
+            raise FeatureCacheError("heatmaps requested but the split has no pose cache")
+        self.heatmap_shape = tuple(heatmap_shape) if heatmap_shape is not None else None
+        self.pose_pipeline = (heatmap_transform(self.heatmap_shape, mode == "train", seed, pose_augment)
+                              if self.heatmap_shape else None)
+        self._token_views = [caches.tokens.view(v) for v in self.views] if with_tokens else None
+        self._pose_views = [caches.pose.view(v) for v in self.views] if self.heatmap_shape else None
+        if self._token_views and self._pose_views:
+            for v, tv, pv in zip(self.views, self._token_views, self._pose_views):
+                if not np.array_equal(tv.column("frame_inds"), pv.column("frame_inds")):
+                    raise FeatureCacheError(f"view {v!r}: the token cache {caches.tokens.folder} and the pose cache "
+                                            f"{caches.pose.folder} were sampled on different frames; rebuild them")
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def view_of(self, i: int) -> int:
+        """Which of ``views`` clip ``i`` uses in the current epoch."""
+        if self.mode == "eval" or len(self.views) == 1:
+            return 0
+        return int(np.random.default_rng([self.seed, self.epoch, int(i)]).integers(len(self.views)))
+
+    def __getitem__(self, i: int) -> dict:
+        k = self.view_of(i)
+        item: dict = {"label": int(self.labels[i]), "index": int(i), "view": k}
+        if self.with_tokens:
+            tokens = self._token_views[k].get(i, ["tokens"])["tokens"]
+            item["tokens"] = torch.from_numpy(tokens.astype(np.float32))
+        if self.pose_pipeline is not None:
+            row = self._pose_views[k].get(i)
+            results = {"keypoint": row["keypoint"], "keypoint_score": row["keypoint_score"],
+                       "img_shape": tuple(int(x) for x in row["img_shape"]), "layout": POSE_LAYOUT,
+                       "sample_id": self.sample_ids[i], "epoch": self.epoch}
+            item["heatmap"] = torch.from_numpy(self.pose_pipeline(results)["heatmap"])
+        return item

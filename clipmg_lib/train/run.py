@@ -1,0 +1,189 @@
+"""One training run end to end: clip index -> feature caches -> cached datasets -> Trainer -> best epoch
+evaluated on val and test -> predictions, report and MiGA submission on disk.
+
+    from clipmg_lib.train import load_train_config, train_model
+    result = train_model(load_train_config("tiny_demo", epochs=5), dataset_root=None, out_dir="results/train/tiny")
+    result.reports["test"]   # {'top1': ..., 'top5': ..., 'mean_class_acc': ..., 'n': ..., 'loss': ...}
+
+Files under ``out_dir`` (besides the trainer's ``last.pt``/``best.pt``/``metrics.*``/``train_config.json``):
+``predictions_val.npz``, ``predictions_test.npz`` (logits, labels, sample ids, and ``gate``/``fused`` when the
+model has them), ``report.json`` (metrics of the best epoch per split, chance levels, timings, cache
+folders), ``submission_test.csv`` (MiGA ``Id,Target``).
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..data.atomic import atomic_open
+from ..eval import metrics as M
+from ..paths import cache_dir, dataset_root as resolve_root
+from .cached_dataset import CachedClipDataset
+from .config import TrainConfig
+from .distributed import DistInfo, current_dist_info, resolve_device
+from .features import SplitCaches, build_split_caches, view_names
+from .trainer import Predictions, Trainer, predict, seed_everything
+
+#: Extra outputs kept with the predictions for the analysis notebooks (when the variant has them).
+ANALYSIS_OUTPUTS = ("gate", "fused")
+
+
+@dataclass
+class RunResult:
+    """What :func:`train_model` returns (everything is also on disk under ``out_dir``)."""
+
+    out_dir: Path
+    config: TrainConfig
+    model: torch.nn.Module
+    history: pd.DataFrame
+    best: dict[str, Any]
+    reports: dict[str, dict[str, float]]
+    predictions: dict[str, Predictions]
+    caches: dict[str, SplitCaches] = field(repr=False, default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def load_index(dataset_root: str | Path | None = None) -> pd.DataFrame:
+    """The clip index of a dataset root (default: the demo dataset)."""
+    from ..data.clip_index import build_clip_index
+
+    return build_clip_index(resolve_root(dataset_root))
+
+
+def create_model_for(config: TrainConfig) -> torch.nn.Module:
+    """The run's model with its trainable weights drawn from ``config.seed`` (the frozen CLIP is not)."""
+    from ..model.factory import create_model
+
+    seed_everything(config.seed)
+    return create_model(config.model, **config.model_overrides)
+
+
+def model_inputs(model) -> tuple[bool, bool]:
+    """(uses tokens, uses heatmaps) for a CLIP-MG model."""
+    cfg = model.cfg
+    return bool(cfg.uses_rgb), bool(cfg.uses_pose and not cfg.zero_shot)
+
+
+def split_views(config: TrainConfig, split: str) -> list[str]:
+    """Views to cache for a split: the training split gets ``random0..K-1``; evaluation splits get
+    ``uniform`` (+ ``random0..`` when ``eval_views`` > 1)."""
+    if split == config.train_split:
+        return view_names(config.train_views, with_uniform=False)
+    return view_names(config.eval_views - 1, with_uniform=True)
+
+
+def prepare_caches(model, index: pd.DataFrame, config: TrainConfig, dataset_root: str | Path | None = None,
+                   cache_root: str | Path | None = None, splits: tuple[str, ...] | None = None,
+                   dist_info: DistInfo | None = None, progress: bool = True) -> dict[str, SplitCaches]:
+    """Build (or find) the caches of each split the run needs; returns ``{split: SplitCaches}``."""
+    splits = splits or (config.train_split, config.val_split, config.test_split)
+    uses_tokens, uses_pose = model_inputs(model)
+    out = {}
+    for split in splits:
+        part = index[index["split"] == split].reset_index(drop=True)
+        if part.empty:
+            continue
+        out[split] = build_split_caches(model, part, resolve_root(dataset_root), split_views(config, split),
+                                        cache_dir(cache_root) / "features", seed=config.seed,
+                                        batch_size=config.cache_batch_size, num_workers=config.num_workers,
+                                        dist_info=dist_info, progress=progress, need_tokens=uses_tokens,
+                                        need_pose=uses_pose)
+    return out
+
+
+def make_dataset(caches: SplitCaches, model, config: TrainConfig, train: bool, view: str = "uniform") -> CachedClipDataset:
+    """The cached dataset of a split: training draws one of the random views per epoch, evaluation reads ``view``."""
+    uses_tokens, uses_pose = model_inputs(model)
+    views = view_names(config.train_views, with_uniform=False) if train else [view]
+    return CachedClipDataset(caches, views, mode="train" if train else "eval", seed=config.seed,
+                             with_tokens=uses_tokens, heatmap_shape=model.heatmap_shape if uses_pose else None,
+                             pose_augment=config.pose_augment)
+
+
+def evaluate_split(model, caches: SplitCaches, config: TrainConfig, dist_info: DistInfo | None = None,
+                   keep: tuple[str, ...] = (), views: int | None = None) -> Predictions:
+    """Predictions on a split; with ``views`` > 1 (default ``config.eval_views``) the softmax of the
+    ``uniform`` view and ``views - 1`` random views is averaged (``logits`` then hold log-probabilities)."""
+    views = views or config.eval_views
+    names = view_names(views - 1, with_uniform=True)
+    preds = [predict(model, make_dataset(caches, model, config, train=False, view=v), config, dist_info,
+                     keep=keep if i == 0 else (), batch_size=max(config.batch_size, 64)) for i, v in enumerate(names)]
+    if len(preds) == 1:
+        return preds[0]
+    avg = M.average_views([p.logits for p in preds])
+    first = preds[0]
+    logp = np.log(np.clip(avg, 1e-12, None)).astype(np.float32)
+    loss = float(-logp[np.arange(len(first.labels)), first.labels].mean())
+    return Predictions(first.index, first.labels, logp, first.sample_ids, first.extras, loss)
+
+
+def _available_keep(model) -> tuple[str, ...]:
+    cfg = model.cfg
+    keep = ["fused"]
+    if cfg.uses_gate:
+        keep.append("gate")
+    return tuple(keep)
+
+
+def train_model(config: TrainConfig, dataset_root: str | Path | None = None, out_dir: str | Path | None = None,
+                cache_root: str | Path | None = None, resume: bool = True, progress: bool = True,
+                dist_info: DistInfo | None = None, index: pd.DataFrame | None = None,
+                evaluate_test: bool = True) -> RunResult:
+    """Train ``config`` on a dataset (default: the demo) and evaluate its best epoch; see the module docstring.
+
+    A ``zero_shot`` model has nothing to train: it is evaluated directly (no checkpoint is written).
+    """
+    t_start = time.perf_counter()
+    dist_info = dist_info or current_dist_info(resolve_device(config.device))
+    out_dir = Path(out_dir) if out_dir else Path("results") / "train" / config.model
+    index = load_index(dataset_root) if index is None else index
+    model = create_model_for(config).to(dist_info.device)
+    caches = prepare_caches(model, index, config, dataset_root, cache_root, dist_info=dist_info, progress=progress)
+    t_cache = time.perf_counter()
+    if config.train_split not in caches:
+        raise ValueError(f"no clip of split {config.train_split!r} in the index ({index['split'].value_counts().to_dict()})")
+    keep = _available_keep(model)
+    history = pd.DataFrame()
+    best: dict[str, Any] = {}
+    if model.cfg.zero_shot:
+        trainer = None
+    else:
+        train_set = make_dataset(caches[config.train_split], model, config, train=True)
+        val_set = (make_dataset(caches[config.val_split], model, config, train=False)
+                   if config.val_split in caches else None)
+        trainer = Trainer(model, config, out_dir, train_set, val_set, dist_info=dist_info, show_progress=progress)
+        history = trainer.fit(resume=resume)
+        best = trainer.load_best()
+    t_train = time.perf_counter()
+    eval_splits = [s for s in (config.val_split, config.test_split if evaluate_test else None) if s in caches]
+    predictions = {s: evaluate_split(model, caches[s], config, dist_info, keep=keep) for s in eval_splits}
+    reports = {s: p.report() for s, p in predictions.items()}
+    train_labels = caches[config.train_split].labels
+    timings = {"cache_s": round(t_cache - t_start, 1), "train_s": round(t_train - t_cache, 1),
+               "eval_s": round(time.perf_counter() - t_train, 1)}
+    if dist_info.is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for split, p in predictions.items():
+            p.save(out_dir / f"predictions_{split}.npz")
+        if config.test_split in predictions:
+            from ..data.export import write_submission_csv
+
+            p = predictions[config.test_split]
+            write_submission_csv(out_dir / f"submission_{config.test_split}.csv", p.sample_ids, p.predicted)
+        summary = {"model": config.model, "model_overrides": config.model_overrides,
+                   "switches": model.cfg.switches(), "best": best, "reports": reports,
+                   "chance": {s: M.chance_levels(train_labels, predictions[s].labels) for s in predictions},
+                   "timings": timings, "device": str(dist_info.device), "world_size": dist_info.world_size,
+                   "caches": {s: {"tokens": str(c.tokens.folder) if c.tokens else None,
+                                  "pose": str(c.pose.folder) if c.pose else None} for s, c in caches.items()}}
+        with atomic_open(out_dir / "report.json") as f:
+            json.dump(summary, f, indent=2, default=float)
+    return RunResult(out_dir=out_dir, config=config, model=model, history=history, best=best, reports=reports,
+                     predictions=predictions, caches=caches, timings=timings)
