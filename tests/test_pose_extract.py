@@ -246,3 +246,24 @@ def test_hands_model_runs_only_when_pose_sees_a_hand(photo):
         extractor.config = ex.ExtractorConfig(static_image_mode=True, hand_gate=0.0)
         extractor.process(photo)
         assert calls == [1]
+
+
+def test_extract_frames_equals_one_chunk_of_the_video(person_video):
+    from clipmg_lib.data.video import ClipReader
+
+    path, _ = person_video
+    frames = ClipReader(size=None).read(path, np.arange(24))
+    direct = ex.extract_frames(frames)
+    assert np.array_equal(direct.data, ex.extract_video(path, progress=False, chunk_size=24).data)
+
+
+def test_parallel_workers_give_the_same_files(tmp_path, person_video):
+    path, _ = person_video
+    videos = {3: path, 4: path}
+    serial = ex.extract_folder(videos, tmp_path / "serial", chunk_size=8, progress=False)
+    parallel = ex.extract_folder(videos, tmp_path / "parallel", chunk_size=8, workers=2, progress=False)
+    assert list(parallel["video"]) == [3, 4] and list(parallel["status"]) == ["extracted", "extracted"]
+    for vid in videos:
+        a = ex.light_hand_csv_path(tmp_path / "serial", vid).read_bytes()
+        assert a == ex.light_hand_csv_path(tmp_path / "parallel", vid).read_bytes()
+    assert list(serial["frames"]) == [24, 24]
