@@ -267,3 +267,13 @@ def test_parallel_workers_give_the_same_files(tmp_path, person_video):
         a = ex.light_hand_csv_path(tmp_path / "serial", vid).read_bytes()
         assert a == ex.light_hand_csv_path(tmp_path / "parallel", vid).read_bytes()
     assert list(serial["frames"]) == [24, 24]
+
+
+def test_a_csv_under_the_unpadded_name_also_counts_as_done(tmp_path, person_video):
+    path, _ = person_video
+    old = tmp_path / "0007" / "7_light_hand.csv"
+    old.parent.mkdir(parents=True)
+    old.write_text("written by an earlier run\n")
+    table = ex.extract_folder({7: path}, tmp_path, progress=False)
+    assert list(table["status"]) == ["skipped"] and table["csv"][0] == str(old)
+    assert ex.light_hand_csv_path(tmp_path, 7).name == "0007_light_hand.csv"

@@ -45,7 +45,7 @@ scaled by the original size.
 
 Long videos are processed in chunks (``chunk_size`` frames); the trackers are reset at every chunk
 start, so a run resumed from its per-chunk checkpoints gives exactly the result of an uninterrupted
-run. :func:`extract_folder` writes ``{out_root}/{vid:04d}/{vid}_light_hand.csv`` (the dataset's format,
+run. :func:`extract_folder` writes ``{out_root}/{vid:04d}/{vid:04d}_light_hand.csv`` (the dataset's format,
 which :class:`~clipmg_lib.data.dataset.ClipDataset` reads with ``skeleton_source='mediapipe'`` from
 ``<dataset_root>/mediapipe_skeleton``), skips finished videos and resumes interrupted ones::
 
@@ -425,8 +425,18 @@ def mediapipe_skeleton_dir(dataset_root: str | os.PathLike) -> Path:
 
 
 def light_hand_csv_path(out_root: str | os.PathLike, vid: int) -> Path:
-    """``{out_root}/{vid:04d}/{vid}_light_hand.csv``, the file the dataset reader expects."""
-    return Path(out_root) / f"{vid:04d}" / f"{vid}_light_hand.csv"
+    """``{out_root}/{vid:04d}/{vid:04d}_light_hand.csv``: the canonical name of
+    :meth:`~clipmg_lib.data.layout_on_disk.IMiGUELayout.mediapipe_light_hand_csv_path` (padded, as the MiGA
+    starter code reads it; the dataset's lookups also accept ``{vid}_light_hand.csv``)."""
+    return Path(out_root) / f"{vid:04d}" / f"{vid:04d}_light_hand.csv"
+
+
+def _finished_csv(out_root: Path, vid: int) -> Path | None:
+    """The CSV of a finished video under either name the dataset accepts, or None."""
+    for name in (f"{vid:04d}_light_hand.csv", f"{vid}_light_hand.csv"):
+        if (out_root / f"{vid:04d}" / name).exists():
+            return out_root / f"{vid:04d}" / name
+    return None
 
 
 def checkpoint_dir_for(out_root: str | os.PathLike, vid: int) -> Path:
@@ -471,14 +481,15 @@ def _extract_one(vid: int, path: Path, out_root: Path, config: ExtractorConfig, 
     """Extract one video into its CSV (skipping a finished one); the row of :func:`extract_folder`."""
     from ..data.skeleton_io import write_light_hand_csv
 
-    csv = light_hand_csv_path(out_root, vid)
-    if csv.exists() and not overwrite:
-        return {"video": vid, "path": str(path), "csv": str(csv), "status": "skipped",
+    done = _finished_csv(out_root, vid)
+    if done is not None and not overwrite:
+        return {"video": vid, "path": str(path), "csv": str(done), "status": "skipped",
                 "frames": np.nan, "seconds": 0.0, "fps": np.nan}
     t0 = time.perf_counter()
     ckpt = checkpoint_dir_for(out_root, vid)
     skeleton = extract_video(path, config, chunk_size=chunk_size, decode_max_side=decode_max_side,
                              checkpoint_dir=ckpt, progress=progress)
+    csv = light_hand_csv_path(out_root, vid)
     write_light_hand_csv(csv, skeleton)
     shutil.rmtree(ckpt, ignore_errors=True)
     secs = time.perf_counter() - t0
@@ -491,7 +502,7 @@ def extract_folder(videos: str | os.PathLike | Iterable | Mapping, out_root: str
                    config: ExtractorConfig | None = None, *, overwrite: bool = False, chunk_size: int = 250,
                    decode_max_side: int | None = None, workers: int = 1, progress: bool = True,
                    **overrides) -> pd.DataFrame:
-    """Extract every video; write ``{out_root}/{vid:04d}/{vid}_light_hand.csv`` per video.
+    """Extract every video; write ``{out_root}/{vid:04d}/{vid:04d}_light_hand.csv`` per video.
 
     Videos whose CSV exists are skipped (``overwrite=True`` redoes them); an interrupted video resumes
     from its last finished chunk. ``workers`` > 1 extracts that many videos at once in separate
