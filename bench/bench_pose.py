@@ -42,12 +42,20 @@ def holistic_video(path: Path, frames: int) -> int:
 
     from clipmg_lib.data.video import ClipReader
 
+    from clipmg_lib.pose.extract import _native_stderr_silenced
+
     reader = ClipReader(size=None)
     found = 0
-    with mp.solutions.holistic.Holistic(model_complexity=1) as holistic:
+    with _native_stderr_silenced():
+        holistic = mp.solutions.holistic.Holistic(model_complexity=1)
+        holistic.process(np.zeros((64, 64, 3), np.uint8))  # wait for its models to open (and log)
+    try:
         for s in range(0, frames, 16):
             for frame in reader.read(path, np.arange(s, min(s + 16, frames))):
-                found += holistic.process(frame).pose_landmarks is not None
+                with _native_stderr_silenced():  # the same treatment as the kit's extractor
+                    found += holistic.process(frame).pose_landmarks is not None
+    finally:
+        holistic.close()
     return found
 
 

@@ -108,3 +108,17 @@ def test_empty_skeleton_gives_zero_volume_and_long_clips_are_blocked():
     a = GeneratePoseHeatmap(frames_per_block=64, with_limb=True)(dict(long))["heatmap"]
     b = GeneratePoseHeatmap(frames_per_block=1000, with_limb=True)(dict(long))["heatmap"]
     assert a.shape == (22 + len(OP22.limbs), 150, 56, 56) and np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("sigma,size", [(0.6, 56), (1.5, (40, 64))])
+def test_windowed_limbs_equal_the_dense_reference(sigma, size):
+    from clipmg_lib.pose.heatmap import limb_heatmaps_dense
+
+    rng = np.random.default_rng(2)
+    grid = rng.uniform(-8, 64, (12, 22, 2)).astype(np.float32)         # some segments leave the grid
+    grid[0, 3] = grid[0, 2]                                             # a zero-length limb
+    score = rng.uniform(0, 1, (12, 22)).astype(np.float32)
+    score[score < 0.2] = 0
+    limbs = np.array(OP22.limbs)
+    np.testing.assert_allclose(limb_heatmaps(grid, score, limbs, size, sigma),
+                               limb_heatmaps_dense(grid, score, limbs, size, sigma), atol=1e-6)

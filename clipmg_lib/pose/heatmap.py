@@ -9,10 +9,10 @@ What PYSKL does for PoseC3D (Duan et al., CVPR 2022), in two of its transforms, 
   map is the same Gaussian of the distance to the segment between two joints, scaled by the smaller
   of their confidences.
 
-The maps are computed for all frames and joints at once, without Python loops: every joint's 3-sigma
-window is evaluated in one array (T, V, K, K) and scattered into the volume; limbs use a broadcast
-point-to-segment distance over (T, L, H, W). :func:`joint_heatmaps_loop` is PYSKL's
-per-frame, per-joint loop, kept as the reference the tests and ``bench/bench_pose.py`` compare with.
+The maps are computed without Python loops over frames or pixels: every joint's 3-sigma window is
+evaluated in one array (T, V, K, K) and scattered into the volume; limbs, one limb at a time, evaluate the
+point-to-segment distance for all frames on the segment's window. ``bench/bench_pose.py`` times both
+against PYSKL's per-frame, per-joint loop (:func:`joint_heatmaps_loop`), which the tests also compare with.
 """
 from __future__ import annotations
 
@@ -92,12 +92,14 @@ def joint_heatmaps(grid_xy: np.ndarray, score: np.ndarray, size: int | tuple[int
     return out
 
 
-def limb_heatmaps(grid_xy: np.ndarray, score: np.ndarray, limbs: np.ndarray, size: int | tuple[int, int],
-                  sigma: float = 0.6) -> np.ndarray:
+def limb_heatmaps_dense(grid_xy: np.ndarray, score: np.ndarray, limbs: np.ndarray, size: int | tuple[int, int],
+                        sigma: float = 0.6) -> np.ndarray:
     """Gaussian of the distance to each limb's segment: (T, V, 2), (T, V), limbs (L, 2) -> (L, T, H, W).
 
     Scaled by the smaller score of the limb's two joints (0 when either is missing), cut beyond 3 sigma.
-    A zero-length limb is the Gaussian of its joint.
+    A zero-length limb is the Gaussian of its joint. Evaluated on every grid pixel of every map at once:
+    simple and obviously right, the reference for :func:`limb_heatmaps`, which computes the same values
+    only inside each segment's window.
     """
     h, w = _as_hw(size)
     limbs = np.asarray(limbs, dtype=np.int64).reshape(-1, 2)
@@ -120,6 +122,50 @@ def limb_heatmaps(grid_xy: np.ndarray, score: np.ndarray, limbs: np.ndarray, siz
     maps[dx > (3 * sigma) ** 2] = 0
     maps *= np.minimum(score[:, limbs[:, 0]], score[:, limbs[:, 1]]).clip(min=0).astype(np.float32)[..., None, None]
     return maps.transpose(1, 0, 2, 3)
+
+
+def limb_heatmaps(grid_xy: np.ndarray, score: np.ndarray, limbs: np.ndarray, size: int | tuple[int, int],
+                  sigma: float = 0.6) -> np.ndarray:
+    """The maps of :func:`limb_heatmaps_dense`, (L, T, H, W), computed only where they can be non-zero.
+
+    A limb's map is zero beyond 3 sigma of its segment, i.e. outside the segment's box grown by 3 sigma.
+    Per limb (a loop over the L limbs, not over frames or pixels) all frames are evaluated at once on a
+    window as large as that limb's largest box in the clip, then scattered into the volume.
+    """
+    h, w = _as_hw(size)
+    limbs = np.asarray(limbs, dtype=np.int64).reshape(-1, 2)
+    t_len = grid_xy.shape[0]
+    out = np.zeros((len(limbs), t_len, h, w), np.float32)
+    cut = 3 * sigma
+    inv2s2 = np.float32(-0.5 / (sigma * sigma))
+    top = np.array([w - 1, h - 1], np.float32)
+    for l, (ja, jb) in enumerate(limbs):
+        value = np.minimum(score[:, ja], score[:, jb]).astype(np.float32)
+        on = np.flatnonzero(value > 0)
+        if not len(on):
+            continue
+        a = grid_xy[on, ja].astype(np.float32)                                # (S, 2)
+        ab = grid_xy[on, jb].astype(np.float32) - a
+        lo = np.clip(np.floor(np.minimum(a, a + ab) - cut), 0, top)           # window corners on the grid
+        hi = np.clip(np.floor(np.maximum(a, a + ab) + cut), -1, top)
+        kx, ky = (hi - lo + 1).max(0).astype(np.int64)
+        if kx <= 0 or ky <= 0:
+            continue
+        xs = lo[:, 0, None] + np.arange(kx, dtype=np.float32)                 # (S, Kx)
+        ys = lo[:, 1, None] + np.arange(ky, dtype=np.float32)                 # (S, Ky)
+        px = (xs - a[:, 0, None])[:, None, :]                                  # (S, 1, Kx)
+        py = (ys - a[:, 1, None])[:, :, None]                                  # (S, Ky, 1)
+        len2 = (ab * ab).sum(-1)
+        inv = np.where(len2 > 1e-6, 1.0 / np.maximum(len2, 1e-6), 0.0).astype(np.float32)[:, None, None]
+        abx, aby = ab[:, 0, None, None], ab[:, 1, None, None]
+        t = np.clip((px * abx + py * aby) * inv, 0, 1)
+        dx, dy = px - t * abx, py - t * aby
+        d2 = dx * dx + dy * dy                                                 # (S, Ky, Kx)
+        keep = (d2 <= cut * cut) & (xs < w)[:, None, :] & (ys < h)[:, :, None]
+        s_i, y_i, x_i = np.nonzero(keep)
+        out[l, on[s_i], ys[s_i, y_i].astype(np.int64), xs[s_i, x_i].astype(np.int64)] = (
+            np.exp(d2[keep] * inv2s2) * value[on[s_i]])
+    return out
 
 
 def joint_heatmaps_loop(grid_xy: np.ndarray, score: np.ndarray, size: int | tuple[int, int],
