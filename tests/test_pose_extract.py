@@ -277,3 +277,15 @@ def test_a_csv_under_the_unpadded_name_also_counts_as_done(tmp_path, person_vide
     table = ex.extract_folder({7: path}, tmp_path, progress=False)
     assert list(table["status"]) == ["skipped"] and table["csv"][0] == str(old)
     assert ex.light_hand_csv_path(tmp_path, 7).name == "0007_light_hand.csv"
+
+
+def test_a_corrupt_video_fails_alone_with_keep_going(tmp_path, person_video):
+    path, _ = person_video
+    bad = tmp_path / "videos" / "5.mp4"
+    bad.parent.mkdir()
+    bad.write_bytes(b"garbage" * 50)
+    with pytest.raises(VideoFileError, match="5.mp4"):
+        ex.extract_folder({5: bad, 7: path}, tmp_path / "out", chunk_size=8, progress=False)
+    table = ex.extract_folder({5: bad, 7: path}, tmp_path / "out", chunk_size=8, progress=False, keep_going=True)
+    assert table["status"][0].startswith("failed: ") and "5.mp4" in table["status"][0]
+    assert table["status"][1] == "extracted" and ex.light_hand_csv_path(tmp_path / "out", 7).exists()

@@ -8,11 +8,11 @@ mediapipe 0.10.21's ``mp.solutions`` API, two solutions run on every frame:
 * **Hands** (``model_complexity`` 0 or 1, both bundled) -> the five fingertips of each hand.
 
 Why Pose + Hands and not Holistic: Holistic also runs the 468-point face mesh, which ``light_hand35``
-does not use, and always runs its hand models. mediapipe Hands alone is costly when it finds no hand
-(its palm detector then runs on every frame), so the kit runs Hands only on frames where the Pose
-model itself sees a hand (``hand_gate``: mean visibility of its wrist and finger landmarks). Measured on 1280x720
-real footage without visible hands, on this loaded 2-core CPU: Pose alone ~47-55 frames/s, Pose + Hands
-ungated ~25, Holistic ~32 (``python -m bench.bench_pose`` prints the current numbers side by side).
+does not use. mediapipe Hands alone is costly when it finds no hand (its palm detector then runs on
+every frame), so the kit runs Hands only on frames where the Pose model itself sees a hand
+(``hand_gate``: mean visibility of that hand's wrist and finger landmarks). On this shared 2-core CPU,
+1280x720 real footage without visible hands (``python -m bench.bench_pose``, several runs): gated
+Pose + Hands 22-34 frames/s, Holistic 17-28; separately, Pose alone ~50 and ungated Pose + Hands ~25.
 Holistic's one advantage, hands tied to the body, is kept by assigning each detected hand to the
 nearest pose wrist (below), never by mediapipe's handedness label, which assumes a mirrored selfie.
 
@@ -358,7 +358,10 @@ def _load_checkpoint(folder: Path, meta: dict, chunk_size: int, num_frames: int)
         return [], 0
     chunks, start = [], 0
     while start < num_frames and _chunk_file(folder, start).exists():
-        arr = np.load(_chunk_file(folder, start), allow_pickle=False)
+        try:
+            arr = np.load(_chunk_file(folder, start), allow_pickle=False)
+        except (OSError, ValueError):  # unreadable: redo from this chunk on
+            break
         if arr.shape != (min(chunk_size, num_frames - start), get_layout(LAYOUT).num_joints, 3):
             break
         chunks.append(arr)
@@ -500,15 +503,17 @@ def _extract_one(vid: int, path: Path, out_root: Path, config: ExtractorConfig, 
 
 def extract_folder(videos: str | os.PathLike | Iterable | Mapping, out_root: str | os.PathLike,
                    config: ExtractorConfig | None = None, *, overwrite: bool = False, chunk_size: int = 250,
-                   decode_max_side: int | None = None, workers: int = 1, progress: bool = True,
-                   **overrides) -> pd.DataFrame:
+                   decode_max_side: int | None = None, workers: int = 1, keep_going: bool = False,
+                   progress: bool = True, **overrides) -> pd.DataFrame:
     """Extract every video; write ``{out_root}/{vid:04d}/{vid:04d}_light_hand.csv`` per video.
 
     Videos whose CSV exists are skipped (``overwrite=True`` redoes them); an interrupted video resumes
     from its last finished chunk. ``workers`` > 1 extracts that many videos at once in separate
     processes (spawned: one mediapipe per process); each video's result does not depend on it.
-    Returns one row per video, in video order: video, path, csv, status ('extracted' | 'skipped'),
-    frames, seconds, fps.
+    ``keep_going``: a video that fails (e.g. a corrupt mp4) gets status ``'failed: <error>'`` and the
+    others go on (its finished chunks stay for a rerun); by default the first failure is raised.
+    Returns one row per video, in video order: video, path, csv, status ('extracted' | 'skipped' |
+    'failed: ...'), frames, seconds, fps.
     """
     cfg = ExtractorConfig(**{**asdict(config or ExtractorConfig()), **overrides})
     out_root = Path(out_root)
@@ -516,18 +521,30 @@ def extract_folder(videos: str | os.PathLike | Iterable | Mapping, out_root: str
     jobs = [(vid, path, out_root, cfg, chunk_size, decode_max_side, overwrite) for vid, path in table.items()]
     bar = tqdm(total=len(jobs), desc="mediapipe", unit="video", disable=not progress)
     rows = []
+    def failed(job, exc: Exception) -> dict:
+        if not keep_going:
+            raise exc
+        return {"video": job[0], "path": str(job[1]), "csv": "", "status": f"failed: {exc}",
+                "frames": np.nan, "seconds": np.nan, "fps": np.nan}
+
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
-            rows.append(_extract_one(*job, progress=progress))
+            try:
+                rows.append(_extract_one(*job, progress=progress))
+            except Exception as exc:  # noqa: BLE001 - recorded per video with keep_going
+                rows.append(failed(job, exc))
             bar.update()
     else:
         from concurrent.futures import ProcessPoolExecutor, as_completed
         from multiprocessing import get_context
 
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(_extract_one, *job, progress=False) for job in jobs]
+            futures = {pool.submit(_extract_one, *job, progress=False): job for job in jobs}
             for future in as_completed(futures):
-                rows.append(future.result())
+                try:
+                    rows.append(future.result())
+                except Exception as exc:  # noqa: BLE001
+                    rows.append(failed(futures[future], exc))
                 bar.update()
     bar.close()
     return pd.DataFrame(rows, columns=_ROW_COLUMNS).sort_values("video", ignore_index=True)
@@ -545,6 +562,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-hands", action="store_true", help="body only (fingertips missing), faster")
     ap.add_argument("--overwrite", action="store_true")
     ap.add_argument("--workers", type=int, default=1, help="videos extracted at once (processes)")
+    ap.add_argument("--keep-going", action="store_true", help="record a failing video and go on")
     args = ap.parse_args(argv)
     from ..paths import dataset_root
 
@@ -554,9 +572,10 @@ def main(argv: list[str] | None = None) -> int:
         table = {v: p for v, p in table.items() if v in set(args.only)}
     out = Path(args.out) if args.out else mediapipe_skeleton_dir(root)
     result = extract_folder(table, out, overwrite=args.overwrite, chunk_size=args.chunk_size,
-                            decode_max_side=args.decode_max_side, workers=args.workers, hands=not args.no_hands)
+                            decode_max_side=args.decode_max_side, workers=args.workers,
+                            keep_going=args.keep_going, hands=not args.no_hands)
     print(result.drop(columns=["path"]).to_string(index=False))
-    return 0
+    return int(result["status"].str.startswith("failed").any())
 
 
 if __name__ == "__main__":
