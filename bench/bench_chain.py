@@ -1,0 +1,97 @@
+"""Wall time of the demo chain, notebook by notebook, against each notebook's budget.
+
+Reads ``<results>/chain_timing.csv`` written by ``python -m clipmg_lib.chain`` (``make demo``), or with
+``--run-chain`` runs the chain itself into a temporary results folder first (about 15 minutes on a
+2-core CPU, so it is not the default). The budgets are the team's: the whole chain under 15 minutes on
+this 2-core CPU (docs/PERFORMANCE.md lists them).
+
+    .venv/bin/python -m bench.bench_chain [--results results] [--run-chain]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from bench.common import print_machine, write_results
+
+#: Seconds each notebook may take on the demo dataset on a 2-core CPU (by two-digit prefix).
+BUDGET_S = {"01": 60, "02": 90, "03": 60, "04": 60, "05": 60, "06": 180, "07": 60, "08": 300}
+TOTAL_BUDGET_S = 15 * 60
+
+
+def read_timing(path: Path) -> pd.DataFrame:
+    """The chain's timing table (``notebook, seconds, status``) without its TOTAL row."""
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    table = pd.read_csv(path)
+    missing = {"notebook", "seconds", "status"} - set(table.columns)
+    if missing:
+        raise ValueError(f"{path}: not a chain timing table (missing columns {sorted(missing)})")
+    return table[table["notebook"] != "TOTAL"].reset_index(drop=True)
+
+
+def report(table: pd.DataFrame) -> pd.DataFrame:
+    """Add share of the total, budget and budget use; print the breakdown with a text bar per notebook."""
+    total = float(table["seconds"].sum())
+    out = table.copy()
+    out["share"] = out["seconds"] / total if total else 0.0
+    out["budget_s"] = [BUDGET_S.get(str(n)[:2]) for n in out["notebook"]]
+    out["of_budget"] = out["seconds"] / out["budget_s"]
+    width = 40
+    print(f"\n== demo chain wall time by notebook (total {total:.0f} s of a {TOTAL_BUDGET_S} s budget)")
+    print(f"  {'notebook':<40} {'seconds':>8} {'share':>6} {'budget':>7} {'used':>6}  status")
+    for _, r in out.iterrows():
+        bar = "#" * int(round(width * r["share"]))
+        budget = f"{r['budget_s']:.0f} s" if pd.notna(r["budget_s"]) else "-"
+        used = f"{100 * r['of_budget']:.0f}%" if pd.notna(r["of_budget"]) else "-"
+        flag = "" if pd.isna(r["of_budget"]) or r["of_budget"] <= 1 else "  OVER BUDGET"
+        print(f"  {r['notebook']:<40} {r['seconds']:8.1f} {100 * r['share']:5.0f}% {budget:>7} {used:>6}  "
+              f"{r['status']}{flag}  {bar}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--results", default=None, help="results folder holding chain_timing.csv (default results/)")
+    ap.add_argument("--run-chain", action="store_true", help="run the demo chain into a temp folder first")
+    ap.add_argument("--quick", action="store_true", help="accepted for the runner; changes nothing here")
+    args = ap.parse_args(argv)
+
+    from clipmg_lib.paths import results_dir
+
+    print("# bench_chain: the demo chain's wall time by notebook")
+    print_machine()
+    if args.run_chain:
+        from clipmg_lib.chain import run_chain
+        with tempfile.TemporaryDirectory(prefix="bench_chain_") as tmp:
+            run_chain(results=tmp)
+            table = read_timing(Path(tmp) / "chain_timing.csv")
+        source = "a fresh run (--run-chain)"
+    else:
+        path = results_dir(args.results) / "chain_timing.csv"
+        try:
+            table = read_timing(path)
+        except FileNotFoundError:
+            print(f"no chain timing at {path}: run `make demo` (or `python -m bench.bench_chain --run-chain`) first; "
+                  "nothing to report")
+            write_results("bench_chain", {"headline": {"text": "no chain timing yet (run make demo)"}})
+            return 0
+        source = str(path)
+    print(f"source: {source}")
+    out = report(table)
+    total = float(out["seconds"].sum())
+    over = out[out["of_budget"] > 1]["notebook"].tolist()
+    text = (f"chain total {total:.0f} s ({100 * total / TOTAL_BUDGET_S:.0f}% of the {TOTAL_BUDGET_S // 60}-min budget)"
+            + (f"; over budget: {', '.join(over)}" if over else "; every notebook within its budget"))
+    print(f"\nheadline: {text}")
+    write_results("bench_chain", {"source": source, "table": out.to_dict(orient="records"), "total_s": total,
+                                  "headline": {"text": text}})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
