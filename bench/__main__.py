@@ -28,8 +28,8 @@ BENCHMARKS = [
     ("inference", "bench.bench_inference", "clips/s of the full model (tiny and ViT-B-16; GPU bf16 + MFU if any)"),
     ("chain", "bench.bench_chain", "demo chain wall time per notebook"),
 ]
-#: options understood by every module of ours (bench_pose belongs to the pose engineer: passed nothing).
-COMMON_FLAGS = {"video", "training", "inference", "chain"}
+#: benchmarks that accept --quick (all of them, bench_pose included).
+COMMON_FLAGS = {"video", "pose", "training", "inference", "chain"}
 
 
 def _headline(name: str) -> str:
