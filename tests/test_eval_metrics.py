@@ -74,3 +74,12 @@ def test_bad_shapes_are_named():
         metrics.topk_accuracy(SCORES, LABELS[:2])
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 6\)"):
         metrics.topk_accuracy(SCORES, [0, 1, 2, 7])
+
+
+def test_paired_bootstrap():
+    a = np.array([1] * 80 + [0] * 20, bool)
+    b = np.array([1] * 50 + [0] * 50, bool)
+    res = metrics.paired_bootstrap(a, b, n_boot=500)
+    assert res["diff"] == pytest.approx(0.3) and res["low"] > 0.15 and res["p_not_better"] < 0.01
+    same = metrics.paired_bootstrap(a, a, n_boot=100)
+    assert same["diff"] == 0 and same["p_not_better"] == 1.0

@@ -151,3 +151,39 @@ def chance_levels(train_labels, eval_labels, num_classes: int = NUM_CLASSES) -> 
     return {"uniform_top1": 1.0 / num_classes, "uniform_top5": min(5, num_classes) / num_classes,
             "majority_top1": float((eval_labels == majority).mean()) if len(eval_labels) else float("nan"),
             "majority_mean_class_acc": 1.0 / present if majority in set(eval_labels.tolist()) else 0.0}
+
+
+def paired_bootstrap(correct_a, correct_b, n_boot: int = 2000, seed: int = 0, ci: float = 0.95) -> dict[str, float]:
+    """How sure is "A beats B"? Paired bootstrap over clips of the accuracy difference ``acc(A) - acc(B)``.
+
+    ``correct_a``/``correct_b``: bool (N,) per-clip correctness of two models on the *same* clips. Returns
+    ``diff`` (observed), ``low``/``high`` (the ``ci`` percentile interval) and ``p_not_better`` (fraction of
+    resamples where A does not beat B; a one-sided bootstrap p-value). Small test sets (the demo's 220 clips)
+    make differences of a few points noise; this says how much.
+    """
+    a = np.asarray(correct_a, dtype=np.float64)
+    b = np.asarray(correct_b, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
+        raise ValueError(f"need two non-empty (N,) correctness arrays of the same clips, got {a.shape} and {b.shape}")
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(a), size=(n_boot, len(a)))
+    diffs = (a[idx] - b[idx]).mean(axis=1)
+    lo, hi = np.quantile(diffs, [(1 - ci) / 2, 1 - (1 - ci) / 2])
+    return {"diff": float(a.mean() - b.mean()), "low": float(lo), "high": float(hi),
+            "p_not_better": float((diffs <= 0).mean())}
+
+
+def per_class_comparison(runs: dict[str, tuple[np.ndarray, np.ndarray]], names: Sequence[str] | None = None
+                         ) -> pd.DataFrame:
+    """Top-1 recall per class for several models on the same clips: one column per model.
+
+    ``runs``: ``{model name: (scores (N, C), labels (N,))}``. Rows: classes present in the labels, with
+    ``support``; sorted by support (largest first).
+    """
+    cols, support = {}, None
+    for name, (scores, labels) in runs.items():
+        t = per_class_table(scores, labels, names)
+        cols[name] = t["top1"]
+        support = t[["label", "name", "support"]] if support is None else support
+    table = pd.concat([support, pd.DataFrame(cols)], axis=1)
+    return table[table["support"] > 0].sort_values("support", ascending=False).reset_index(drop=True)

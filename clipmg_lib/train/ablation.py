@@ -7,7 +7,8 @@ changes. The frozen backbone is shared, hence one token cache serves every RGB v
 cache every pose variant; the zero-shot row is evaluated without training. Selection of the epoch is on
 the validation split, the table reports the test split (and validation for reference).
 
-Outputs under ``results_dir``: ``ablations/<variant>/`` (each run's checkpoints, metrics, predictions),
+Outputs under ``results_dir``: ``train/<run_name>/`` (each run's checkpoints, metrics, predictions; the
+full model's run is the one notebook 06 trains with the same config, found and reused, not retrained),
 ``ablations.csv`` and ``ablations.md`` (the table), ``ablations.json`` (table + per-variant timings).
 """
 from __future__ import annotations
@@ -82,15 +83,16 @@ def run_ablations(base: TrainConfig, variants: Sequence[str] = DEFAULT_VARIANTS,
     out = resolve_results(results_dir)
     split = split or base.test_split
     index = load_index(dataset_root)
-    rows, histories = [], {}
+    rows = []
     for variant in variants:
         if progress:
             print(f"[ablations] {variant}", flush=True)
         cfg = variant_config(base, variant)
-        result = train_model(cfg, dataset_root, out / "ablations" / variant, cache_root, resume=resume,
-                             progress=progress, dist_info=dist_info, index=index)
-        rows.append(ablation_row(variant, result, split))
-        histories[variant] = result.history
+        result = train_model(cfg, dataset_root, None, cache_root, resume=resume, progress=progress,
+                             dist_info=dist_info, index=index, results_dir=out)
+        row = ablation_row(variant, result, split)
+        row["run_dir"] = str(result.out_dir)
+        rows.append(row)
     table = pd.DataFrame(rows)
     if dist_info is None or dist_info.is_main:
         with atomic_path(out / "ablations.csv") as tmp:
@@ -103,8 +105,11 @@ def run_ablations(base: TrainConfig, variants: Sequence[str] = DEFAULT_VARIANTS,
     return table
 
 
-def load_ablation_histories(results_dir: str | Path | None = None, variants: Sequence[str] = DEFAULT_VARIANTS
-                            ) -> dict[str, pd.DataFrame]:
-    """Per-epoch metrics of each trained variant (read back from ``ablations/<variant>/metrics.csv``)."""
-    out = resolve_results(results_dir) / "ablations"
-    return {v: pd.read_csv(out / v / "metrics.csv") for v in variants if (out / v / "metrics.csv").is_file()}
+def ablation_histories(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per-epoch metrics of each trained variant of an ablation table (read from its run folder)."""
+    out = {}
+    for _, row in table.iterrows():
+        path = Path(row["run_dir"]) / "metrics.csv"
+        if path.is_file():
+            out[row["variant"]] = pd.read_csv(path)
+    return out

@@ -42,6 +42,9 @@ class TrainConfig:
     at 1 and decay by 0.9 per step, while heatmap features have variances ~1e-4, so after a few dozen steps
     eval-mode BN still divides by the initial value and the network collapses to one class.
 
+    Skeletons: ``skeleton_source`` is ``'dataset'`` (the release's files) or ``'mediapipe'`` (the kit's own
+    extraction under ``<root>/mediapipe_skeleton``).
+
     Selection: the epoch with the best ``select_metric`` on the validation split is kept as ``best.pt``.
     """
 
@@ -71,6 +74,7 @@ class TrainConfig:
     val_split: str = "val"
     test_split: str = "test"
     pose_augment: bool = True
+    skeleton_source: str = "dataset"
     cache_batch_size: int = 32
     input_keys: tuple[str, ...] = ("tokens", "heatmap")
 
@@ -81,6 +85,7 @@ class TrainConfig:
             "class_weighting": ("effective_number", "inverse_frequency"),
             "amp": ("auto", "bf16", "fp16", "off"),
             "select_metric": ("top1", "top5", "mean_class_acc"),
+            "skeleton_source": ("dataset", "mediapipe"),
         }
         for name, allowed in checks.items():
             if getattr(self, name) not in allowed:

@@ -24,10 +24,11 @@ import torch
 
 from ..data.atomic import atomic_open
 from ..eval import metrics as M
-from ..paths import cache_dir, dataset_root as resolve_root
+from ..paths import cache_dir, dataset_root as resolve_root, results_dir as resolve_results
 from .cached_dataset import CachedClipDataset
 from .config import TrainConfig
 from .distributed import DistInfo, current_dist_info, resolve_device
+from .feature_cache import stable_hash
 from .features import SplitCaches, build_split_caches, view_names
 from .trainer import Predictions, Trainer, predict, seed_everything
 
@@ -48,6 +49,27 @@ class RunResult:
     predictions: dict[str, Predictions]
     caches: dict[str, SplitCaches] = field(repr=False, default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+
+
+def run_name(config: TrainConfig, dataset_root: str | Path | None = None) -> str:
+    """``<model>[_<ablation>]-<hash>``: the folder name of a run under ``<results>/train/``.
+
+    The hash covers the training config (minus fields that do not change the result, e.g. ``device``) and
+    the dataset root, so notebooks 06-08 and the ablation runner find each other's finished runs and two
+    different runs never share a folder.
+    """
+    from .trainer import RESUMABLE_CHANGES
+
+    ablation = config.model_overrides.get("ablation")
+    fields = {k: v for k, v in config.to_dict().items() if k not in RESUMABLE_CHANGES}
+    key = stable_hash({"config": fields, "dataset": str(resolve_root(dataset_root).resolve())}, 8)
+    return f"{Path(config.model).stem}{'_' + ablation if ablation else ''}-{key}"
+
+
+def default_run_dir(config: TrainConfig, dataset_root: str | Path | None = None,
+                    results_dir: str | Path | None = None) -> Path:
+    """``<results>/train/<run_name>``."""
+    return resolve_results(results_dir) / "train" / run_name(config, dataset_root)
 
 
 def load_index(dataset_root: str | Path | None = None) -> pd.DataFrame:
@@ -92,6 +114,7 @@ def prepare_caches(model, index: pd.DataFrame, config: TrainConfig, dataset_root
             continue
         out[split] = build_split_caches(model, part, resolve_root(dataset_root), split_views(config, split),
                                         cache_dir(cache_root) / "features", seed=config.seed,
+                                        skeleton_source=config.skeleton_source,
                                         batch_size=config.cache_batch_size, num_workers=config.num_workers,
                                         dist_info=dist_info, progress=progress, need_tokens=uses_tokens,
                                         need_pose=uses_pose)
@@ -135,14 +158,17 @@ def _available_keep(model) -> tuple[str, ...]:
 def train_model(config: TrainConfig, dataset_root: str | Path | None = None, out_dir: str | Path | None = None,
                 cache_root: str | Path | None = None, resume: bool = True, progress: bool = True,
                 dist_info: DistInfo | None = None, index: pd.DataFrame | None = None,
-                evaluate_test: bool = True) -> RunResult:
+                evaluate_test: bool = True, results_dir: str | Path | None = None) -> RunResult:
     """Train ``config`` on a dataset (default: the demo) and evaluate its best epoch; see the module docstring.
+
+    ``out_dir`` defaults to :func:`default_run_dir` (``<results>/train/<run_name>``); a finished run found
+    there is not retrained (``resume``), only evaluated.
 
     A ``zero_shot`` model has nothing to train: it is evaluated directly (no checkpoint is written).
     """
     t_start = time.perf_counter()
     dist_info = dist_info or current_dist_info(resolve_device(config.device))
-    out_dir = Path(out_dir) if out_dir else Path("results") / "train" / config.model
+    out_dir = Path(out_dir) if out_dir else default_run_dir(config, dataset_root, results_dir)
     index = load_index(dataset_root) if index is None else index
     model = create_model_for(config).to(dist_info.device)
     caches = prepare_caches(model, index, config, dataset_root, cache_root, dist_info=dist_info, progress=progress)

@@ -204,7 +204,9 @@ class Trainer:
 
     def _check_resumable(self, saved: dict[str, Any]) -> None:
         now = self.config.to_dict()
-        diffs = {k: (saved.get(k), now[k]) for k in now if k not in RESUMABLE_CHANGES and saved.get(k) != now[k]}
+        defaults = TrainConfig().to_dict()  # a field added after the checkpoint was written has its default
+        diffs = {k: (saved.get(k, defaults[k]), now[k]) for k in now
+                 if k not in RESUMABLE_CHANGES and saved.get(k, defaults[k]) != now[k]}
         if diffs:
             raise CheckpointError(f"{self.last_path}: written by a run with a different config {diffs} "
                                   "(old, new); use another out_dir or fit(resume=False)")

@@ -1,0 +1,83 @@
+"""End to end on the small demo dataset: caches, a 2-epoch tiny run, the submission, the ablation table."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clipmg_lib.data.export import read_submission_csv
+from clipmg_lib.train import load_train_config, prepare_caches, run_ablations, train_model
+from clipmg_lib.train.run import create_model_for, load_index
+
+CFG = load_train_config("tiny_demo", epochs=2, batch_size=8, lr=3e-3, train_views=2)
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory):
+    from clipmg_lib.data.demo import generate_demo
+
+    root = tmp_path_factory.mktemp("demo_small")
+    generate_demo(root, size="small", progress=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def cache_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(small_demo, cache_root, tmp_path_factory):
+    return train_model(CFG, small_demo, tmp_path_factory.mktemp("run"), cache_root, progress=False)
+
+
+def test_two_epochs_of_the_tiny_config_beat_chance(tiny_run):
+    assert list(tiny_run.history["epoch"]) == [0, 1]
+    test = tiny_run.reports["test"]
+    # 32-way: uniform guessing gives 1/32 Top-1 and 5/32 Top-5
+    assert test["top1"] > 2 / 32, test
+    assert test["top5"] > 1.5 * 5 / 32, test
+    report = json.loads((tiny_run.out_dir / "report.json").read_text())
+    assert report["reports"]["test"]["top1"] == pytest.approx(test["top1"])
+    assert report["switches"]["gate"] and report["switches"]["pose_guidance"]
+
+
+def test_submission_has_one_row_per_test_clip(tiny_run, small_demo):
+    index = load_index(small_demo)
+    test_ids = set(index.loc[index["split"] == "test", "sample_id"])
+    submission = read_submission_csv(tiny_run.out_dir / "submission_test.csv")
+    assert len(submission) == len(test_ids) and set(submission["Id"]) == test_ids
+    preds = tiny_run.predictions["test"]
+    by_id = dict(zip(preds.sample_ids, preds.predicted))
+    assert all(by_id[i] == t for i, t in zip(submission["Id"], submission["Target"]))
+
+
+def test_finished_run_and_caches_are_reused(tiny_run, small_demo, cache_root, monkeypatch):
+    model = create_model_for(CFG)
+
+    def no_encoding(*args, **kwargs):
+        raise AssertionError("the cache should have been reused, not recomputed")
+
+    monkeypatch.setattr(model, "encode_frames", no_encoding)
+    caches = prepare_caches(model, load_index(small_demo), CFG, small_demo, cache_root, progress=False)
+    assert caches["train"].tokens.complete_views() == ["random0", "random1"]
+    assert caches["test"].pose.complete_views() == ["uniform"]
+    again = train_model(CFG, small_demo, tiny_run.out_dir, cache_root, progress=False)  # resumes: nothing to train
+    pd.testing.assert_frame_equal(again.history, tiny_run.history)
+    np.testing.assert_allclose(again.predictions["test"].logits, tiny_run.predictions["test"].logits, atol=1e-5)
+
+
+def test_ablation_table(small_demo, cache_root, tmp_path):
+    variants = ["full", "rgb_only", "pose_only", "zero_shot"]
+    table = run_ablations(CFG.replace(epochs=1), variants, small_demo, tmp_path, cache_root, progress=False)
+    assert list(table["variant"]) == variants
+    row = table.set_index("variant")
+    assert row.loc["rgb_only", "pose"] == False and row.loc["pose_only", "rgb"] == False  # noqa: E712
+    assert row.loc["zero_shot", "trained"] == False and pd.isna(row.loc["zero_shot", "best_epoch"])  # noqa: E712
+    assert row[["top1", "top5", "mean_class_acc"]].notna().all().all()
+    saved = pd.read_csv(tmp_path / "ablations.csv")
+    assert list(saved["variant"]) == variants
+    md = (tmp_path / "ablations.md").read_text()
+    assert md.count("\n") == 2 + len(variants) and "| Pose guidance | Cross-attention | Gate |" in md
