@@ -81,3 +81,17 @@ def test_ablation_table(small_demo, cache_root, tmp_path):
     assert list(saved["variant"]) == variants
     md = (tmp_path / "ablations.md").read_text()
     assert md.count("\n") == 2 + len(variants) and "| Pose guidance | Cross-attention | Gate |" in md
+
+
+def test_a_training_backbone_reads_frames_instead_of_the_cache(small_demo, tmp_path):
+    cfg = CFG.replace(epochs=1, model_overrides={"backbone__trainable_blocks": 1})
+    result = train_model(cfg, small_demo, tmp_path / "run", tmp_path / "cache", progress=False, evaluate_test=False)
+    assert result.caches == {} and not (tmp_path / "cache" / "features").exists()
+    assert result.reports["val"]["n"] == len(result.predictions["val"].labels) > 0
+    saved = json.loads((tmp_path / "run" / "train_config.json").read_text())
+    assert saved["input_keys"] == ["frames", "heatmap"]
+    from clipmg_lib.train.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert any(k.startswith("backbone.visual.transformer.resblocks.2.") for k in ckpt["model"])  # the trained block
+    assert not any(k.startswith("backbone.visual.transformer.resblocks.0.") for k in ckpt["model"])  # frozen ones

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from torch.utils.data import Dataset
 
 from ..data.atomic import atomic_open
 from ..eval import metrics as M
@@ -30,6 +31,7 @@ from .config import TrainConfig
 from .distributed import DistInfo, current_dist_info, resolve_device
 from .feature_cache import stable_hash
 from .features import SplitCaches, build_split_caches, view_names
+from .frame_dataset import FrameClipDataset
 from .trainer import Predictions, Trainer, predict, seed_everything
 
 #: Extra outputs kept with the predictions for the analysis notebooks (when the variant has them).
@@ -130,6 +132,16 @@ def make_dataset(caches: SplitCaches, model, config: TrainConfig, train: bool, v
                              pose_augment=config.pose_augment)
 
 
+def frame_dataset(part: pd.DataFrame, model, config: TrainConfig, dataset_root: str | Path | None,
+                  train: bool) -> FrameClipDataset:
+    """The decode-every-access dataset of a split, for a model whose backbone trains."""
+    _, uses_pose = model_inputs(model)
+    return FrameClipDataset(part, resolve_root(dataset_root), model.cfg.num_frames, model.image_size, model.mean,
+                            model.std, mode="train" if train else "eval", seed=config.seed,
+                            heatmap_shape=model.heatmap_shape if uses_pose else None,
+                            pose_augment=config.pose_augment, skeleton_source=config.skeleton_source)
+
+
 def evaluate_split(model, caches: SplitCaches, config: TrainConfig, dist_info: DistInfo | None = None,
                    keep: tuple[str, ...] = (), views: int | None = None) -> Predictions:
     """Predictions on a split; with ``views`` > 1 (default ``config.eval_views``) the softmax of the
@@ -164,34 +176,54 @@ def train_model(config: TrainConfig, dataset_root: str | Path | None = None, out
     ``out_dir`` defaults to :func:`default_run_dir` (``<results>/train/<run_name>``); a finished run found
     there is not retrained (``resume``), only evaluated.
 
-    A ``zero_shot`` model has nothing to train: it is evaluated directly (no checkpoint is written).
+    A ``zero_shot`` model has nothing to train: it is evaluated directly (no checkpoint is written). A model
+    whose backbone trains (``backbone.trainable_blocks`` > 0) cannot use the token cache: it reads frames
+    every epoch (:class:`~clipmg_lib.train.frame_dataset.FrameClipDataset`), much more slowly.
     """
     t_start = time.perf_counter()
     dist_info = dist_info or current_dist_info(resolve_device(config.device))
     out_dir = Path(out_dir) if out_dir else default_run_dir(config, dataset_root, results_dir)
     index = load_index(dataset_root) if index is None else index
     model = create_model_for(config).to(dist_info.device)
-    caches = prepare_caches(model, index, config, dataset_root, cache_root, dist_info=dist_info, progress=progress)
-    t_cache = time.perf_counter()
-    if config.train_split not in caches:
+    splits = {s: index[index["split"] == s].reset_index(drop=True) for s in
+              (config.train_split, config.val_split, config.test_split)}
+    splits = {s: part for s, part in splits.items() if len(part)}
+    if config.train_split not in splits:
         raise ValueError(f"no clip of split {config.train_split!r} in the index ({index['split'].value_counts().to_dict()})")
+    frames_path = model.cfg.uses_rgb and not model.tokens_cacheable
+    if frames_path:  # the backbone trains: decode frames every epoch (no token cache)
+        caches = {}
+        config_used = config.replace(input_keys=("frames", "heatmap"))
+        if config.eval_views > 1:
+            raise ValueError("eval_views > 1 needs cached views; with a training backbone use eval_views=1")
+
+        def dataset_of(split: str, train: bool) -> Dataset:
+            return frame_dataset(splits[split], model, config, dataset_root, train)
+    else:
+        caches = prepare_caches(model, index, config, dataset_root, cache_root, dist_info=dist_info, progress=progress)
+        config_used = config
+
+        def dataset_of(split: str, train: bool) -> Dataset:
+            return make_dataset(caches[split], model, config, train=train)
+    t_cache = time.perf_counter()
     keep = _available_keep(model)
     history = pd.DataFrame()
     best: dict[str, Any] = {}
-    if model.cfg.zero_shot:
-        trainer = None
-    else:
-        train_set = make_dataset(caches[config.train_split], model, config, train=True)
-        val_set = (make_dataset(caches[config.val_split], model, config, train=False)
-                   if config.val_split in caches else None)
-        trainer = Trainer(model, config, out_dir, train_set, val_set, dist_info=dist_info, show_progress=progress)
+    if not model.cfg.zero_shot:
+        val_set = dataset_of(config.val_split, False) if config.val_split in splits else None
+        trainer = Trainer(model, config_used, out_dir, dataset_of(config.train_split, True), val_set,
+                          dist_info=dist_info, show_progress=progress)
         history = trainer.fit(resume=resume)
         best = trainer.load_best()
     t_train = time.perf_counter()
-    eval_splits = [s for s in (config.val_split, config.test_split if evaluate_test else None) if s in caches]
-    predictions = {s: evaluate_split(model, caches[s], config, dist_info, keep=keep) for s in eval_splits}
+    eval_splits = [s for s in (config.val_split, config.test_split if evaluate_test else None) if s in splits]
+    if frames_path:
+        predictions = {s: predict(model, dataset_of(s, False), config_used, dist_info, keep=keep,
+                                  batch_size=config.batch_size) for s in eval_splits}
+    else:
+        predictions = {s: evaluate_split(model, caches[s], config, dist_info, keep=keep) for s in eval_splits}
     reports = {s: p.report() for s, p in predictions.items()}
-    train_labels = caches[config.train_split].labels
+    train_labels = splits[config.train_split]["label"].to_numpy(np.int64)
     timings = {"cache_s": round(t_cache - t_start, 1), "train_s": round(t_train - t_cache, 1),
                "eval_s": round(time.perf_counter() - t_train, 1)}
     if dist_info.is_main:
