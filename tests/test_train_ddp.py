@@ -41,3 +41,27 @@ def test_two_process_ddp_matches_one_process(tmp_path):
     s2 = torch.load(tmp_path / "ddp" / "final_state.pt", weights_only=True)
     for name in s1:
         torch.testing.assert_close(s1[name], s2[name], atol=1e-5, rtol=1e-4)
+
+
+def test_the_cli_runs_under_torchrun_on_the_demo(tmp_path):
+    """The real entry point under torchrun (2 CPU processes, gloo): caches built once, a run that evaluates
+    every test clip once and writes one submission."""
+    from clipmg_lib.data.demo import generate_demo
+    from clipmg_lib.data.export import read_submission_csv
+    from clipmg_lib.train.run import load_index
+
+    root = tmp_path / "demo"
+    generate_demo(root, size="small", progress=False)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "clipmg_lib.train", "--dataset-root", str(root), "--out", str(tmp_path / "run"),
+           "--cache-dir", str(tmp_path / "cache"), "--quiet", "--set", "epochs=1", "--set", "batch_size=8",
+           "--set", "train_views=1", "--set", "device=cpu"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["world_size"] == 2
+    index = load_index(root)
+    n_test = int((index["split"] == "test").sum())
+    assert report["reports"]["test"]["n"] == n_test
+    assert len(read_submission_csv(tmp_path / "run" / "submission_test.csv")) == n_test
