@@ -151,3 +151,19 @@ def test_bad_arguments_and_clip_past_the_skeleton(tiny, tmp_path):
         ClipDataset(broken, layout.root, load_frames=False)[0]
     with pytest.raises(IndexError, match="out of range"):
         ClipDataset(index, layout.root)[len(index)]
+
+
+def test_forked_workers_after_the_parent_read_frames(tiny):
+    # decord's decoder threads do not survive fork: workers must not reuse the parent's open decoders
+    layout, index = tiny
+    from clipmg_lib.pose.transforms import Compose, SelectFrames
+
+    ds = ClipDataset(index, layout.root, num_frames=4, image_size=16, pose_pipeline=Compose([SelectFrames()]))
+    parent = [ds[i]["imgs"] for i in range(3)]  # opens decoders in the parent
+    loader = DataLoader(ds, batch_size=3, num_workers=2, collate_fn=collate_clips, multiprocessing_context="fork",
+                        timeout=120)
+    batches = list(loader)
+    assert sum(len(b["sample_id"]) for b in batches) == len(ds)
+    assert all((batches[0]["imgs"][k].numpy() == parent[k]).all() for k in range(3))
+    assert [decode_bar_index(b.numpy()).tolist() for b in batches[0]["imgs"]] == \
+        [ds[k]["frame_inds"].tolist() for k in range(3)]

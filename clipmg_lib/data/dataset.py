@@ -129,8 +129,7 @@ class ClipDataset(Dataset):
         vid = int(vid)
         if vid not in self._img_shapes:
             try:
-                info = self.reader.info(vid)
-                shape = (info.height, info.width)
+                shape = self.reader.frame_shape(vid)
             except FileNotFoundError:
                 sk = self._skeletons.get(vid)
                 shape = tuple(sk.img_shape) if sk is not None and sk.img_shape else IMIGUE_IMG_SHAPE

@@ -35,6 +35,11 @@ class VideoFileError(ValueError):
     """A video that cannot be opened or decoded; the message names the file."""
 
 
+#: Decoders inherited through ``fork`` (DataLoader workers): kept referenced, never used or freed, because
+#: a decord reader's decoding thread does not survive the fork and freeing the reader would wait for it.
+_FORKED_DECODERS: list = []
+
+
 class _DecoderSizeError(RuntimeError):
     """decord could not resize to the requested size (handled by falling back to OpenCV)."""
 
@@ -114,7 +119,8 @@ class ClipReader:
     ``size``: default output size (int: see ``resize``; (H, W): exact; None: native).
     ``resize``: ``'square'`` (default) or ``'short_side'``. ``cache_size``: open decoders kept (LRU).
     ``num_threads``: decoder threads per video (0: FFmpeg's choice). The reader pickles without its open
-    decoders, so it can live in a ``Dataset`` used by ``DataLoader`` workers (each worker opens its own).
+    decoders, and a forked copy sets the parent's decoders aside, so it can live in a ``Dataset`` used by
+    ``DataLoader`` workers, spawned or forked, even after the parent has read frames (each worker opens its own).
     """
 
     def __init__(self, root: str | os.PathLike | IMiGUELayout | None = None, size: int | tuple[int, int] | None = 224,
@@ -127,13 +133,22 @@ class ClipReader:
         self.cache_size = max(1, int(cache_size))
         self.num_threads = int(num_threads)
         self._readers: OrderedDict = OrderedDict()
+        self._pid = os.getpid()
         self._info: dict[Path, VideoInfo] = {}
+        self._shapes: dict[Path, tuple[int, int]] = {}
         self._cv2_sizes: set[tuple[int, int]] = set()  # output sizes decord cannot produce
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_readers"] = OrderedDict()
         return state
+
+    def _after_fork(self) -> None:
+        """In a forked child (a DataLoader worker), set the parent's decoders aside and open fresh ones."""
+        if self._pid != os.getpid():
+            _FORKED_DECODERS.extend(self._readers.values())
+            self._readers = OrderedDict()
+            self._pid = os.getpid()
 
     def __repr__(self) -> str:
         return (f"ClipReader(root={self.layout!r}, size={self.size}, resize={self.resize!r}, "
@@ -157,6 +172,7 @@ class ClipReader:
     def _open(self, path: Path, hw: tuple[int, int] | None):
         import decord
 
+        self._after_fork()
         key = (path, hw)
         reader = self._readers.get(key)
         if reader is not None:
@@ -175,22 +191,25 @@ class ClipReader:
             self._readers.popitem(last=False)
         return reader
 
-    def _probe(self, path: Path) -> tuple[int, int]:
-        """Native (H, W) from the container header (PyAV; no decoding)."""
+    def frame_shape(self, video: int | str | os.PathLike) -> tuple[int, int]:
+        """Native (H, W) of a video from its container header (PyAV; nothing decoded; cached)."""
         import av
 
-        try:
-            with av.open(str(path)) as container:
-                ctx = container.streams.video[0].codec_context
-                return int(ctx.height), int(ctx.width)
-        except (av.error.FFmpegError, IndexError, OSError) as exc:
-            raise VideoFileError(f"{path}: cannot open as a video (corrupt or unsupported file): {exc}") from None
+        path = self.path_of(video)
+        if path not in self._shapes:
+            try:
+                with av.open(str(path)) as container:
+                    ctx = container.streams.video[0].codec_context
+                    self._shapes[path] = (int(ctx.height), int(ctx.width))
+            except (av.error.FFmpegError, IndexError, OSError) as exc:
+                raise VideoFileError(f"{path}: cannot open as a video (corrupt or unsupported file): {exc}") from None
+        return self._shapes[path]
 
     def info(self, video: int | str | os.PathLike) -> VideoInfo:
         """Frame count (decord's, the one indices refer to), native (H, W) and fps of a video (cached)."""
         path = self.path_of(video)
         if path not in self._info:
-            height, width = self._probe(path)
+            height, width = self.frame_shape(path)
             reader = self._open(path, self._decode_hw(self.size, height, width))
             self._info[path] = VideoInfo(len(reader), height, width, float(reader.get_avg_fps()))
         return self._info[path]
