@@ -63,6 +63,10 @@ def test_official_csv_round_trip_from_plain_index(tmp_path):
     # the times written for a plain index map back to the same frames
     assert (seconds_to_frame(again["start_time"]) == index["start_frame"]).all()
     assert (seconds_to_frame(again["end_time"]) == index["end_frame"]).all()
+    # saved by a spreadsheet: a BOM and CRLF line ends
+    text = (tmp_path / "labels.csv").read_text()
+    (tmp_path / "excel.csv").write_bytes(("\ufeff" + text.replace("\n", "\r\n")).encode("utf-8"))
+    pd.testing.assert_frame_equal(read_official_csv(tmp_path / "excel.csv"), again)
 
 
 def test_label_csv_round_trip(tmp_path):

@@ -121,6 +121,11 @@ def test_light_hand_reader_takes_the_release_form_without_header(tmp_path):
     back = read_light_hand_csv(tmp_path / "1_light_hand.csv")
     assert back.data.shape == (3, 35, 3) and back.data[2, 34, 2] == 2.5
     assert count_light_hand_frames(tmp_path / "1_light_hand.csv") == 3
+    # a pandas-style header (no name over the index column, CRLF line ends, a BOM) is detected and skipped
+    header = "\ufeff" + ",".join(f"j{k}" for k in range(105))
+    (tmp_path / "2_light_hand.csv").write_text(header + "\r\n" + "\r\n".join(rows) + "\r\n", encoding="utf-8")
+    np.testing.assert_array_equal(read_light_hand_csv(tmp_path / "2_light_hand.csv").data, back.data)
+    assert count_light_hand_frames(tmp_path / "2_light_hand.csv") == 3
 
 
 def test_openpose_xlsx_round_trip(tmp_path):

@@ -142,7 +142,7 @@ def read_official_csv(path: str | os.PathLike, miga_validation: bool = True) -> 
     path = Path(path)
     _require_file(path, "official iMiGUE annotation CSV")
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         raise AnnotationFileError(f"{path}: empty file; expected the header {','.join(OFFICIAL_COLUMNS)}") from None
     except pd.errors.ParserError as exc:

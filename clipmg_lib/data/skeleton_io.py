@@ -89,11 +89,15 @@ def read_light_hand_csv(path: str | os.PathLike, img_shape: tuple[int, int] | No
     _require_file(path)
     with open(path, encoding="utf-8-sig", errors="replace") as f:
         first = f.readline().rstrip("\r\n")
+        second = f.readline().rstrip("\r\n")
     fields = first.split(",")
     has_header = not all(_is_number(x) for x in fields if x.strip() != "") or all(x.strip() == "" for x in fields)
-    if len(fields) != LIGHT_HAND_COLUMNS:
-        raise SkeletonFileError(
-            f"{path}, line 1: expected {LIGHT_HAND_COLUMNS} columns (an index + 35 joints x 3), got {len(fields)}")
+    data_line, lineno = (second, 2) if has_header else (first, 1)  # a header may name fewer columns
+    if has_header and not second.strip():
+        raise SkeletonFileError(f"{path}: no frames (only a header row)")
+    if len(data_line.split(",")) != LIGHT_HAND_COLUMNS:
+        raise SkeletonFileError(f"{path}, line {lineno}: expected {LIGHT_HAND_COLUMNS} columns "
+                                f"(an index + 35 joints x 3), got {len(data_line.split(','))}")
     try:
         table = pd.read_csv(path, header=None, skiprows=1 if has_header else 0, dtype=np.float64,
                             engine="c", encoding="utf-8-sig")
