@@ -49,13 +49,14 @@ def decode_bar_index(frames: np.ndarray) -> np.ndarray:
 
 
 def make_bar_video(path: Path, num_frames: int, height: int = 48, width: int = 64, fps: int = 25,
-                   gop: int = 12) -> Path:
+                   gop: int = 12, bframes: int = 2) -> Path:
     """Write an H.264 mp4 (PyAV, yuv420p) whose frame ``i`` shows ``i`` (see :func:`bar_frame`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"g": str(gop), "crf": "10", "preset": "ultrafast", "bf": "2"}
+        stream.options = {"g": str(gop), "keyint_min": str(gop), "sc_threshold": "0", "crf": "10",
+                          "preset": "ultrafast", "bf": str(bframes)}
         for i in range(num_frames):
             frame = av.VideoFrame.from_ndarray(bar_frame(i, height, width), format="rgb24")
             for packet in stream.encode(frame):

@@ -6,7 +6,7 @@ import pickle
 import numpy as np
 import pytest
 
-from clipmg_lib.data.video import ClipReader, VideoFileError, sample_frame_indices
+from clipmg_lib.data.video import BACKENDS, ClipReader, VideoFileError, sample_frame_indices
 
 from data_fixtures import decode_bar_index, make_bar_video, make_tiny_imigue
 
@@ -62,8 +62,9 @@ def test_sampling_bad_arguments():
 
 # ------------------------------------------------------------------------------------------- reading
 
-def test_reader_returns_the_requested_frames(bar_video):
-    reader = ClipReader(size=None)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_reader_returns_the_requested_frames(bar_video, backend):
+    reader = ClipReader(size=None, backend=backend)
     info = reader.info(bar_video)
     assert (info.num_frames, info.height, info.width, info.fps) == (NUM_FRAMES, 48, 64, 25.0)
     for inds in ([0, 1, 2], [37, 5, 61, 5], list(range(90, 100)), [99], [98, 99, 99, 0]):
@@ -72,16 +73,18 @@ def test_reader_returns_the_requested_frames(bar_video):
         assert decode_bar_index(frames).tolist() == list(inds)
 
 
-def test_reader_clips_at_the_very_end(bar_video):
-    reader = ClipReader(size=32)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_reader_clips_at_the_very_end(bar_video, backend):
+    reader = ClipReader(size=32, backend=backend)
     inds = sample_frame_indices(NUM_FRAMES - 12, NUM_FRAMES - 1, 8)
     assert decode_bar_index(reader.read(bar_video, inds)).tolist() == inds.tolist()
     inds = sample_frame_indices(NUM_FRAMES - 3, NUM_FRAMES - 1, 8)  # short clip ending at the last frame
     assert decode_bar_index(reader.read(bar_video, inds)).tolist() == inds.tolist()
 
 
-def test_reader_random_access_matches_sequential_decode(bar_video):
-    reader = ClipReader(size=None)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_reader_random_access_matches_sequential_decode(bar_video, backend):
+    reader = ClipReader(size=None, backend=backend)
     all_frames = reader.read(bar_video, np.arange(NUM_FRAMES))
     assert decode_bar_index(all_frames).tolist() == list(range(NUM_FRAMES))
     rng = np.random.default_rng(0)
@@ -93,18 +96,20 @@ def test_reader_random_access_matches_sequential_decode(bar_video):
 @pytest.mark.parametrize("size,resize,shape", [(224, "square", (224, 224)), (32, "short_side", (32, 43)),
                                                ((20, 40), "square", (20, 40)), (None, "square", (48, 64)),
                                                (16, "square", (16, 16)), ((24, 48), "square", (24, 48))])
-def test_resize(bar_video, size, resize, shape):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_resize(bar_video, size, resize, shape, backend):
     # widths 16 and 48 are sizes decord 0.6 cannot resize to: the reader falls back to OpenCV for them
-    reader = ClipReader(size=size, resize=resize)
+    reader = ClipReader(size=size, resize=resize, backend=backend)
     for inds in ([3, 77], [99, 0, 50]):
         frames = reader.read(bar_video, inds)
         assert frames.shape == (len(inds), *shape, 3)
         assert decode_bar_index(frames).tolist() == inds
 
 
-def test_reader_reuses_one_decoder_per_video(bar_video, tmp_path):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_reader_reuses_one_decoder_per_video(bar_video, tmp_path, backend):
     other = make_bar_video(tmp_path / "other.mp4", 10)
-    reader = ClipReader(size=32, cache_size=1)
+    reader = ClipReader(size=32, cache_size=1, backend=backend)
     reader.read(bar_video, [1])
     first = next(iter(reader._readers.values()))
     reader.read(bar_video, [50, 60])
@@ -127,22 +132,61 @@ def test_reader_finds_videos_by_id(tmp_path):
     assert layout.video_path(5) == reader.path_of(5)
 
 
-def test_index_past_the_end_names_file_count_and_range(bar_video):
-    reader = ClipReader(size=None)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_index_past_the_end_names_file_count_and_range(bar_video, backend):
+    reader = ClipReader(size=None, backend=backend)
     with pytest.raises(IndexError, match=r"bars\.mp4: frames 95\.\.100 requested, but the video has 100 frames"):
         reader.read(bar_video, [95, 100])
     with pytest.raises(IndexError, match=r"frames -1\.\.3"):
         reader.read(bar_video, [-1, 3])
 
 
-def test_corrupt_and_missing_video(tmp_path, bar_video):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_corrupt_and_missing_video(tmp_path, bar_video, backend):
     bad = tmp_path / "0007.mp4"
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42garbage" * 3)
     with pytest.raises(VideoFileError, match=r"0007\.mp4: cannot open as a video"):
-        ClipReader().read(bad, [0])
+        ClipReader(backend=backend).read(bad, [0])
     truncated = tmp_path / "truncated.mp4"
     truncated.write_bytes(bar_video.read_bytes()[:200])
     with pytest.raises(VideoFileError, match=r"truncated\.mp4"):
-        ClipReader().read(truncated, [0])
+        ClipReader(backend=backend).read(truncated, [0])
     with pytest.raises(FileNotFoundError, match=r"nope\.mp4: video file not found"):
-        ClipReader().read(tmp_path / "nope.mp4", [0])
+        ClipReader(backend=backend).read(tmp_path / "nope.mp4", [0])
+
+
+def test_pyav_backend_skips_non_reference_frames_exactly(tmp_path):
+    # broadcast-like: one keyframe per 10 s, B-frames; skipping B-frames before a wanted frame must never
+    # change which frames come back, even with no safety margin (every wanted B-frame is then re-decoded)
+    from clipmg_lib.data.video import _PyAVVideo
+
+    path = make_bar_video(tmp_path / "long_gop.mp4", 255, gop=250, bframes=3)
+    decord_reader = ClipReader(size=None, backend="decord")
+    rng = np.random.default_rng(0)
+    index_sets = [[0], [254], [251, 252, 253], [30, 31, 32, 33], [5, 249, 250, 254]]
+    index_sets += [np.sort(rng.choice(255, 8, replace=False)).tolist() for _ in range(6)]
+    for margin in (24, 4, 0):
+        video = _PyAVVideo(path, None, margin=margin)
+        assert len(video) == 255 and video.get_avg_fps() == 25.0
+        for inds in index_sets:
+            frames = video.get_batch(inds)
+            assert decode_bar_index(frames).tolist() == list(inds), (margin, inds)
+            assert np.array_equal(frames, decord_reader.read(path, inds))
+        video.close()
+
+
+def test_decord_failure_falls_back_to_pyav(bar_video, monkeypatch, caplog):
+    import logging
+
+    import decord
+
+    def flaky(self, indices):
+        raise decord.DECORDError("Unable to handle EOF because it takes too long to retrieve last few frames")
+
+    reader = ClipReader(size=32)
+    monkeypatch.setattr(decord.VideoReader, "get_batch", flaky)
+    with caplog.at_level(logging.WARNING, logger="clipmg_lib.data.video"):
+        frames = reader.read(bar_video, [7, 70, 99])
+    assert decode_bar_index(frames).tolist() == [7, 70, 99] and frames.shape == (3, 32, 32, 3)
+    assert "reading this file with PyAV instead" in caplog.text and "bars.mp4" in caplog.text
+    assert decode_bar_index(reader.read(bar_video, [1])).tolist() == [1]  # stays on PyAV for this file

@@ -11,6 +11,16 @@ with OpenCV afterwards: on this 2-core CPU, 8 frames of a 1280x720 H.264 video a
 per clip resized at decode against 0.27 s decoded at full size then ``cv2.resize`` (30 random clips;
 the bench's ``bench_video.py`` has the kit-wide figures).
 
+Two decoding backends give the same frames (same numbering; identical pixels at native size):
+``'decord'`` (default; ``get_batch``) and ``'pyav'``, which decodes forward across short gaps instead of
+re-seeking at every keyframe, skips non-reference frames it does not need and converts only the frames it
+returns. Measured here (8 frames of random 20-100-frame clips, 224x224, medians, a heavily loaded 2-core
+CPU): on a 720p H.264 video with a keyframe every 250 frames both take ~0.6 s per clip (the decode from
+the keyframe dominates); on a seek-friendly proxy of it (short side 256, keyframe every 16 frames, see
+``clipmg_lib.data.video_proxy`` when present) decord takes 111 ms and PyAV 47 ms. decord 0.6 also fails
+now and then on sound files under CPU load ("Unable to handle EOF because it takes too long",
+dmlc/decord#143); :class:`ClipReader` then reads that file with PyAV, with a logged warning.
+
 The default resize is **square** (``size x size``, aspect not kept): the whole frame stays in (a hand at
 the frame edge is not cropped away), every video gives the same shape so clips batch, and pixel
 keypoints map to the resized frame by a per-axis scale. ``resize='short_side'`` keeps the aspect ratio
@@ -18,6 +28,7 @@ keypoints map to the resized frame by a per-axis scale. ``resize='short_side'`` 
 """
 from __future__ import annotations
 
+import logging
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -28,7 +39,10 @@ import numpy as np
 
 from .layout_on_disk import IMiGUELayout
 
+log = logging.getLogger(__name__)
+
 RESIZE_MODES = ("square", "short_side")
+BACKENDS = ("decord", "pyav")
 
 
 class VideoFileError(ValueError):
@@ -112,21 +126,121 @@ def _to_numpy(batch) -> np.ndarray:
     return np.asarray(batch)
 
 
+class _PyAVVideo:
+    """A decord-like reader on PyAV (``len``, ``get_avg_fps``, ``get_batch``) that decodes only what it must.
+
+    Frame ``i`` is the ``i``-th presentation timestamp of the stream, decord's numbering (exact for variable
+    frame rates too: the timestamps are read from the packets when the file is opened, as decord does).
+    ``get_batch`` seeks to the keyframe before the first wanted frame and decodes forward (seeking again
+    only where that skips more than ``margin`` frames); while the next wanted frame is more than ``margin``
+    frames away it asks FFmpeg to skip non-reference frames
+    (``skip_frame='NONREF'``, B-frames in typical broadcast H.264), and only the frames it returns are
+    converted to RGB (and resized, in the same swscale pass). Should a skipped frame have been a wanted
+    one, the frame is decoded again without skipping, so the result never depends on the heuristic.
+    """
+
+    def __init__(self, path: Path, hw: tuple[int, int] | None = None, num_threads: int = 0,
+                 margin: int = 24) -> None:
+        import av
+
+        self.path, self.hw, self.margin = path, hw, int(margin)
+        self.container = av.open(str(path))
+        self.stream = self.container.streams.video[0]
+        pts, keys = [], []
+        for packet in self.container.demux(self.stream):
+            if packet.pts is not None and packet.size:
+                pts.append(packet.pts)
+                if packet.is_keyframe:
+                    keys.append(packet.pts)
+        self.pts = np.unique(np.asarray(pts, dtype=np.int64))
+        self._index = {int(p): i for i, p in enumerate(self.pts)}
+        self._keyframes = np.searchsorted(self.pts, np.unique(np.asarray(keys or [self.pts[0]], dtype=np.int64)))
+        self.stream.thread_type = "AUTO"
+        self.stream.codec_context.thread_count = int(num_threads)
+        rate = self.stream.average_rate or self.stream.guessed_rate
+        self._fps = float(rate) if rate else 0.0
+
+    def __len__(self) -> int:
+        return len(self.pts)
+
+    def get_avg_fps(self) -> float:
+        return self._fps
+
+    def _keyframe_before(self, i: int) -> int:
+        k = np.searchsorted(self._keyframes, i, side="right") - 1
+        return int(self._keyframes[max(k, 0)])
+
+    def _convert(self, frame) -> np.ndarray:
+        if self.hw is None:
+            return frame.to_ndarray(format="rgb24")
+        return frame.to_ndarray(format="rgb24", width=self.hw[1], height=self.hw[0], interpolation="AREA")
+
+    def _run(self, wanted: np.ndarray, k: int, out: dict, allow_skip: bool) -> tuple[int, bool]:
+        """Seek before ``wanted[k]`` and decode forward; returns (next k, whether a wanted frame was missed)."""
+        ctx = self.stream.codec_context
+        target = int(wanted[k])
+        self.container.seek(int(self.pts[target]), stream=self.stream, backward=True, any_frame=False)
+        skipped = allow_skip and target - self._keyframe_before(target) > self.margin
+        ctx.skip_frame = "NONREF" if skipped else "DEFAULT"
+        try:
+            for frame in self.container.decode(self.stream):
+                i = self._index.get(int(frame.pts)) if frame.pts is not None else None
+                if i is None:
+                    continue
+                while k < len(wanted) and i > wanted[k]:  # passed a wanted frame without seeing it
+                    return k, True
+                if i == wanted[k]:
+                    out[i] = self._convert(frame)
+                    k += 1
+                    if k == len(wanted):
+                        return k, False
+                    if self._keyframe_before(int(wanted[k])) - i > self.margin:  # seeking saves decoding
+                        return k, False
+                far = allow_skip and int(wanted[k]) - i > self.margin
+                skipped |= far
+                ctx.skip_frame = "NONREF" if far else "DEFAULT"
+        finally:
+            ctx.skip_frame = "DEFAULT"
+        return k, True
+
+    def get_batch(self, indices: list[int]) -> np.ndarray:
+        wanted = np.unique(np.asarray(indices, dtype=np.int64))
+        out: dict[int, np.ndarray] = {}
+        k = 0
+        while k < len(wanted):
+            k_next, missed = self._run(wanted, k, out, allow_skip=True)
+            if missed:  # decode the missed frame again, without skipping anything
+                k_next, missed = self._run(wanted, k_next, out, allow_skip=False)
+                if missed:
+                    raise RuntimeError(f"frame {int(wanted[k_next])} could not be decoded "
+                                       f"({len(self)} frames by timestamp)")
+            k = k_next
+        return np.stack([out[int(i)] for i in indices])
+
+    def close(self) -> None:
+        self.container.close()
+
+
 class ClipReader:
     """Read clip frames from full-length videos with decord, one reusable ``VideoReader`` per video.
 
     ``root``: an iMiGUE root or :class:`IMiGUELayout`, so that ``read`` accepts video ids; paths work always.
     ``size``: default output size (int: see ``resize``; (H, W): exact; None: native).
     ``resize``: ``'square'`` (default) or ``'short_side'``. ``cache_size``: open decoders kept (LRU).
-    ``num_threads``: decoder threads per video (0: FFmpeg's choice). The reader pickles without its open
+    ``num_threads``: decoder threads per video (0: FFmpeg's choice). ``backend``: ``'decord'`` (default) or
+    ``'pyav'`` (:class:`_PyAVVideo`: same frame numbering and pixels at native size, skips non-reference
+    frames while seeking forward); a file decord fails to decode is read with PyAV from then on (logged). The reader pickles without its open
     decoders, and a forked copy sets the parent's decoders aside, so it can live in a ``Dataset`` used by
     ``DataLoader`` workers, spawned or forked, even after the parent has read frames (each worker opens its own).
     """
 
     def __init__(self, root: str | os.PathLike | IMiGUELayout | None = None, size: int | tuple[int, int] | None = 224,
-                 resize: str = "square", cache_size: int = 4, num_threads: int = 0) -> None:
+                 resize: str = "square", cache_size: int = 4, num_threads: int = 0, backend: str = "decord") -> None:
         if resize not in RESIZE_MODES:
             raise ValueError(f"unknown resize mode {resize!r}; expected one of {RESIZE_MODES}")
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown video backend {backend!r}; expected one of {BACKENDS}")
+        self.backend = backend
         self.layout = root if isinstance(root, IMiGUELayout) or root is None else IMiGUELayout(root)
         self.size = size
         self.resize = resize
@@ -137,6 +251,7 @@ class ClipReader:
         self._info: dict[Path, VideoInfo] = {}
         self._shapes: dict[Path, tuple[int, int]] = {}
         self._cv2_sizes: set[tuple[int, int]] = set()  # output sizes decord cannot produce
+        self._pyav_files: set[Path] = set()  # files decord failed to decode (read with PyAV since)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -169,19 +284,23 @@ class ClipReader:
             raise FileNotFoundError(f"{path}: video file not found")
         return path
 
-    def _open(self, path: Path, hw: tuple[int, int] | None):
-        import decord
-
+    def _open(self, path: Path, hw: tuple[int, int] | None, backend: str | None = None):
+        backend = backend or self.backend
         self._after_fork()
-        key = (path, hw)
+        key = (path, hw, backend)
         reader = self._readers.get(key)
         if reader is not None:
             self._readers.move_to_end(key)
             return reader
         kwargs = {} if hw is None else {"height": hw[0], "width": hw[1]}
         try:
-            reader = decord.VideoReader(str(path), num_threads=self.num_threads, **kwargs)
-        except Exception as exc:  # decord raises DECORDError (a RuntimeError) for corrupt / non-video files
+            if backend == "pyav":
+                reader = _PyAVVideo(path, hw, self.num_threads)
+            else:
+                import decord
+
+                reader = decord.VideoReader(str(path), num_threads=self.num_threads, **kwargs)
+        except Exception as exc:  # DECORDError / av.error.FFmpegError for corrupt or non-video files
             raise VideoFileError(f"{path}: cannot open as a video (corrupt or unsupported file): "
                                  f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from None
         if len(reader) == 0:
@@ -250,19 +369,32 @@ class ClipReader:
             except _DecoderSizeError:
                 # decord 0.6 cannot resize to some widths (e.g. 16, 24, 48: its buffer copy fails on the
                 # padded rows): decode at native size and resize with OpenCV for this size from now on
-                self._readers.pop((path, hw), None)
+                self._readers.pop((path, hw, self.backend), None)
                 self._cv2_sizes.add(hw)
                 frames = self._resize(self._decode(path, None, unique, lo, hi), hw)
         return np.ascontiguousarray(frames[inverse], dtype=np.uint8)
 
     def _decode(self, path: Path, hw: tuple[int, int] | None, unique: np.ndarray, lo: int, hi: int) -> np.ndarray:
-        reader = self._open(path, hw)
+        backend = "pyav" if path in self._pyav_files else self.backend
+        reader = self._open(path, hw, backend)
         try:
             frames = _to_numpy(reader.get_batch(unique.tolist()))
         except Exception as exc:
+            if backend != "decord":
+                raise VideoFileError(f"{path}: decoding frames {lo}..{hi} failed: {exc}") from None
             if hw is not None and "must exactly match" in str(exc):
                 raise _DecoderSizeError(str(exc)) from None
-            raise VideoFileError(f"{path}: decoding frames {lo}..{hi} failed: {exc}") from None
+            # decord 0.6 fails intermittently on sound files (e.g. "Unable to handle EOF because it takes too
+            # long" under heavy CPU load, dmlc/decord#143, #373): read this file with PyAV from now on
+            log.warning("%s: decord failed on frames %d..%d (%s); reading this file with PyAV instead",
+                        path, lo, hi, str(exc).strip().splitlines()[-1][:200])
+            self._readers.pop((path, hw, backend), None)
+            self._pyav_files.add(path)
+            try:
+                frames = _to_numpy(self._open(path, hw, "pyav").get_batch(unique.tolist()))
+            except Exception as exc2:
+                raise VideoFileError(f"{path}: decoding frames {lo}..{hi} failed with decord ({exc}) "
+                                     f"and with PyAV ({exc2})") from None
         if frames.shape[0] != len(unique):
             raise VideoFileError(f"{path}: asked for {len(unique)} frames, decoder gave {frames.shape[0]}")
         return frames
