@@ -67,7 +67,7 @@ def with_channels_last_pose(model):
     return twin
 
 
-def cpu_section(name: str, batch: int, repeats: int) -> dict:
+def cpu_section(name: str, batch: int, repeats: int, channels_last: bool = True) -> dict:
     from clipmg_lib.model.factory import create_model
 
     model = create_model(name, pretrained=None).eval()
@@ -89,12 +89,13 @@ def cpu_section(name: str, batch: int, repeats: int) -> dict:
         with torch.inference_mode():
             return model_cl(**x_cl)["logits"]
 
-    ref = torch.cat(one_at_a_time())
+    ref = torch.cat(one_at_a_time())  # also the warm-up (oneDNN primitives, allocator)
     torch.testing.assert_close(batched(), ref, rtol=1e-3, atol=1e-3)
-    torch.testing.assert_close(batched_cl(), ref, rtol=1e-3, atol=1e-3)
-    timings = time_side_by_side({"one clip at a time (naive)": one_at_a_time, f"batched (B={batch})": batched,
-                                 f"batched (B={batch}), pose channels_last_3d": batched_cl},
-                                repeats=repeats, warmup=1, units_per_call=batch, unit="clip")
+    contenders = {"one clip at a time (naive)": one_at_a_time, f"batched (B={batch})": batched}
+    if channels_last:
+        torch.testing.assert_close(batched_cl(), ref, rtol=1e-3, atol=1e-3)
+        contenders[f"batched (B={batch}), pose channels_last_3d"] = batched_cl
+    timings = time_side_by_side(contenders, repeats=repeats, warmup=0, units_per_call=batch, unit="clip")
     rows = print_timings(f"{name} inference on CPU, frames -> logits ({flops / 1e9:.1f} GFLOP per clip)",
                          timings.values(), baseline="one clip at a time (naive)")
     best = max(timings.values(), key=lambda t: t.throughput)
@@ -161,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     print_machine()
     results: dict = {"cpu": [cpu_section("clipmg_tiny", args.tiny_batch, 2 if args.quick else args.repeats)]}
     if not args.quick:
-        results["cpu"].append(cpu_section("clipmg_vitb16", args.vitb_batch, 2))
+        # ViT-B-16 runs ~8 s per clip here: 2 rounds, and no channels-last variant (its pose encoder is ~2% of it)
+        results["cpu"].append(cpu_section("clipmg_vitb16", args.vitb_batch, 2, channels_last=False))
     results["gpu"] = [r for r in (gpu_section(n, args.gpu_batch, args.repeats, args.compile)
                                   for n in ("clipmg_tiny", "clipmg_vitb16")) if r]
     tiny = results["cpu"][0]["batched_vs_naive"]

@@ -90,6 +90,40 @@ def resize_frames(frames: np.ndarray, size: int = SIZE) -> np.ndarray:
     return np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in frames])
 
 
+MEMORY_PROBE = """
+import sys, numpy as np
+sys.path.insert(0, {repo!r})
+files, size, backend, reads = {files!r}, {size!r}, {backend!r}, {reads}
+if backend == "decord":
+    from clipmg_lib.data.video import ClipReader
+    reader = ClipReader(size=size)
+else:
+    from bench.pyav_clip_reader import PyAVClipReader
+    reader = PyAVClipReader(size=size)
+def rss_mb():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096 / 1e6
+rng = np.random.default_rng(0)
+peak = 0.0
+for i in range(reads):
+    path, n = files[i % len(files)]
+    s = int(rng.integers(0, n - 100))
+    reader.read(path, list(range(s, s + 40, 5)))
+    peak = max(peak, rss_mb())
+print(peak)
+"""
+
+
+def reader_memory(files: list[tuple[str, int]], size: int | None, backend: str, reads: int) -> float:
+    """Peak RSS (MB) of a fresh process reading clips alternately from ``files`` (as a shuffled epoch does)."""
+    import subprocess
+
+    from bench.common import REPO_ROOT
+
+    code = MEMORY_PROBE.format(repo=str(REPO_ROOT), files=files, size=size, backend=backend, reads=reads)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def check_frames(name: str, frames: np.ndarray, inds: np.ndarray) -> None:
     got = [read_frame_code(f) for f in frames]
     if frames.shape != (len(inds), SIZE, SIZE, 3) or got != [int(i) for i in inds]:
@@ -99,7 +133,7 @@ def check_frames(name: str, frames: np.ndarray, inds: np.ndarray) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--clips", type=int, default=10, help="clips per timed round")
+    ap.add_argument("--clips", type=int, default=8, help="clips per timed round")
     ap.add_argument("--repeats", type=int, default=3, help="timed rounds (interleaved)")
     ap.add_argument("--views", type=int, default=4, help="random training views per clip (feature cache)")
     ap.add_argument("--full", action="store_true", help="also time OpenCV seeking before every frame (slow)")
@@ -186,6 +220,20 @@ def main(argv: list[str] | None = None) -> int:
                               "ClipReader as shipped", view_timings.values(), baseline="views: one read per view")
 
     naive = timings["opencv sequential (naive)"]
+    # memory: decord keeps large frame pools per open VideoReader when several are used in turn
+    twin = video.with_name(f"twin_{video.name}")  # a second 720p "video": same bytes, another path
+    if not twin.exists():
+        twin.symlink_to(video.name)
+    files = [(str(video), spec.num_frames), (str(twin), spec.num_frames)]
+    reads = 8  # the pools are full after a few reads (24 reads gave the same peaks)
+    print(f"\n== peak memory (RSS) of one process reading {reads} clips alternately from two 720p videos, "
+          "as a shuffled epoch does (one open decoder per video)")
+    memory = {}
+    for label, size, backend in [("ClipReader, native size", None, "decord"),
+                                 ("ClipReader, 224 at decode", SIZE, "decord"),
+                                 ("PyAV reader, 224", SIZE, "pyav")]:
+        memory[label] = reader_memory(files, size, backend, reads)
+        print(f"  {label:<44} {memory[label]:8.0f} MB")
     headline = ratio(naive, timings["PyAV reader on proxy (proposed)"])
     proxy_ratio = ratio(naive, timings["ClipReader on proxy (s256, gop16)"])
     shipped_ratio = ratio(naive, timings["ClipReader as shipped (resize at decode)"])
@@ -197,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
                                   "video": asdict(spec), "proxy": proxy_spec.tag, "timings": rows,
                                   "view_timings": view_rows,
                                   "headline": {"name": "clip sampling vs naive OpenCV (PyAV on proxy)", **headline},
-                                  "proxy_decord": proxy_ratio, "shipped": shipped_ratio})
+                                  "proxy_decord": proxy_ratio, "shipped": shipped_ratio,
+                                  "peak_rss_mb_two_videos": memory})
     return 0
 
 
