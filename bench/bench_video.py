@@ -13,12 +13,13 @@ Contenders (all timed interleaved in one run; per clip):
   start (``CAP_PROP_POS_FRAMES``), ``read()`` every frame up to the last sampled one, keep the sampled
   ones, BGR->RGB, ``cv2.resize``;
 - ``opencv seek per frame`` (``--full``) - ``CAP_PROP_POS_FRAMES`` before each sampled frame;
-- ``ClipReader`` as shipped - decord ``get_batch`` with the resize at decode;
-- ``ClipReader native + cv2.resize`` - the same reader decoding at native size, resizing only the T frames;
-- ``ClipReader on proxy`` - the same reader on the seek-friendly proxy (:mod:`clipmg_lib.data.video_proxy`,
-  short side 256, keyframe every 16 frames), made once and cached;
-- ``PyAV reader on proxy`` - :class:`bench.pyav_clip_reader.PyAVClipReader` (the proposed backend) on it;
-- feature-cache views: K+1 views of a clip (1 uniform + K random) read in one call against K+1 calls.
+- ``ClipReader decord`` - the kit's reader, default backend: decord ``get_batch``, resize at decode;
+- ``ClipReader pyav`` - the kit's reader, PyAV backend (skips non-reference frames while seeking forward,
+  converts only the returned frames);
+- both again on the seek-friendly proxy (:mod:`clipmg_lib.data.video_proxy`: short side 256, keyframe
+  every 16 frames), made once and cached;
+- feature-cache views: K+1 views of a clip (1 uniform + K random) read in one call against K+1 calls;
+- peak memory of one process reading two 720p videos in turn (decoders kept open, as in a shuffled epoch).
 
     .venv/bin/python -m bench.bench_video [--clips 10 --repeats 3 --full --quick]
 """
@@ -34,7 +35,6 @@ import numpy as np
 
 from bench.common import (LongVideoSpec, OUT_DIR, make_long_video, print_machine, print_timings, ratio,
                           read_frame_code, time_side_by_side, write_results)
-from bench.pyav_clip_reader import PyAVClipReader
 
 SIZE = 224
 NUM_FRAMES = 8
@@ -83,23 +83,11 @@ def opencv_seek_per_frame(path: Path, start: int, inds: np.ndarray, size: int = 
     return np.stack(out)
 
 
-def resize_frames(frames: np.ndarray, size: int = SIZE) -> np.ndarray:
-    """(T, H, W, 3) -> (T, size, size, 3) with area interpolation (what the proposed ClipReader fix does)."""
-    import cv2
-
-    return np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in frames])
-
-
 MEMORY_PROBE = """
-import sys, numpy as np
-sys.path.insert(0, {repo!r})
+import numpy as np
+from clipmg_lib.data.video import ClipReader
 files, size, backend, reads = {files!r}, {size!r}, {backend!r}, {reads}
-if backend == "decord":
-    from clipmg_lib.data.video import ClipReader
-    reader = ClipReader(size=size)
-else:
-    from bench.pyav_clip_reader import PyAVClipReader
-    reader = PyAVClipReader(size=size)
+reader = ClipReader(size=size, backend=backend)
 def rss_mb():
     return int(open("/proc/self/statm").read().split()[1]) * 4096 / 1e6
 rng = np.random.default_rng(0)
@@ -117,9 +105,7 @@ def reader_memory(files: list[tuple[str, int]], size: int | None, backend: str, 
     """Peak RSS (MB) of a fresh process reading clips alternately from ``files`` (as a shuffled epoch does)."""
     import subprocess
 
-    from bench.common import REPO_ROOT
-
-    code = MEMORY_PROBE.format(repo=str(REPO_ROOT), files=files, size=size, backend=backend, reads=reads)
+    code = MEMORY_PROBE.format(files=files, size=size, backend=backend, reads=reads)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -165,8 +151,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{NUM_FRAMES} frames each -> uint8 ({NUM_FRAMES}, {SIZE}, {SIZE}, 3)")
 
     shipped = ClipReader(size=SIZE)  # the kit's reader as ClipDataset configures it (square, resize at decode)
-    native = ClipReader(size=None)
-    pyav = PyAVClipReader(size=SIZE)
+    pyav = ClipReader(size=SIZE, backend="pyav")
 
     def contenders_for(clips: list[tuple[int, int]], inds: list[np.ndarray]) -> dict:
         found = {"opencv sequential (naive)":
@@ -174,10 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.full:
             found["opencv seek per frame"] = lambda: [opencv_seek_per_frame(video, s, ix)
                                                       for (s, _), ix in zip(clips, inds)]
-        found["ClipReader as shipped (resize at decode)"] = lambda: [shipped.read(video, ix) for ix in inds]
-        found["ClipReader native + cv2.resize"] = lambda: [resize_frames(native.read(video, ix)) for ix in inds]
-        found["ClipReader on proxy (s256, gop16)"] = lambda: [shipped.read(proxy, ix) for ix in inds]
-        found["PyAV reader on proxy (proposed)"] = lambda: [pyav.read(proxy, ix) for ix in inds]
+        found["ClipReader decord (default)"] = lambda: [shipped.read(video, ix) for ix in inds]
+        found["ClipReader pyav"] = lambda: [pyav.read(video, ix) for ix in inds]
+        found["ClipReader decord on proxy (s256, gop16)"] = lambda: [shipped.read(proxy, ix) for ix in inds]
+        found["ClipReader pyav on proxy (s256, gop16)"] = lambda: [pyav.read(proxy, ix) for ix in inds]
         return found
 
     # correctness first (also the warm-up: decoders opened): every contender returns the sampled frames
@@ -217,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
                                      repeats=args.repeats, warmup=0,
                                      units_per_call=len(view_clips) * (args.views + 1), unit="clip view")
     view_rows = print_timings(f"feature-cache build: {args.views + 1} views per clip ({len(view_clips)} clips), "
-                              "ClipReader as shipped", view_timings.values(), baseline="views: one read per view")
+                              "ClipReader decord", view_timings.values(), baseline="views: one read per view")
 
     naive = timings["opencv sequential (naive)"]
     # memory: decord keeps large frame pools per open VideoReader when several are used in turn
@@ -229,23 +214,26 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n== peak memory (RSS) of one process reading {reads} clips alternately from two 720p videos, "
           "as a shuffled epoch does (one open decoder per video)")
     memory = {}
-    for label, size, backend in [("ClipReader, native size", None, "decord"),
-                                 ("ClipReader, 224 at decode", SIZE, "decord"),
-                                 ("PyAV reader, 224", SIZE, "pyav")]:
+    for label, size, backend in [("ClipReader decord, native size", None, "decord"),
+                                 ("ClipReader decord, 224 at decode", SIZE, "decord"),
+                                 ("ClipReader pyav, 224", SIZE, "pyav")]:
         memory[label] = reader_memory(files, size, backend, reads)
         print(f"  {label:<44} {memory[label]:8.0f} MB")
-    headline = ratio(naive, timings["PyAV reader on proxy (proposed)"])
-    proxy_ratio = ratio(naive, timings["ClipReader on proxy (s256, gop16)"])
-    shipped_ratio = ratio(naive, timings["ClipReader as shipped (resize at decode)"])
-    print(f"\nheadline: clip sampling vs naive OpenCV: PyAV reader on the proxy {headline['speedup']:.1f}x, "
-          f"ClipReader (decord) on the proxy {proxy_ratio['speedup']:.1f}x, ClipReader on the original file "
-          f"{shipped_ratio['speedup']:.1f}x (goal >= 5x). On the original every reader must decode from the "
-          "keyframe before the clip (250-frame interval), so no reader can go much below that floor.")
+    headline = ratio(naive, timings["ClipReader pyav on proxy (s256, gop16)"])
+    proxy_ratio = ratio(naive, timings["ClipReader decord on proxy (s256, gop16)"])
+    shipped_ratio = ratio(naive, timings["ClipReader decord (default)"])
+    pyav_ratio = ratio(naive, timings["ClipReader pyav"])
+    print(f"\nheadline: clip sampling vs naive OpenCV: on the proxy ClipReader pyav {headline['speedup']:.1f}x, "
+          f"decord {proxy_ratio['speedup']:.1f}x; on the original 720p file pyav {pyav_ratio['speedup']:.1f}x, "
+          f"decord {shipped_ratio['speedup']:.1f}x (goal >= 5x). On the original every reader must decode from "
+          "the keyframe before the clip (250 frames apart), which bounds what any reader can gain there.")
     write_results("bench_video", {"clips": clips, "lengths": lengths, "num_frames": NUM_FRAMES, "size": SIZE,
                                   "video": asdict(spec), "proxy": proxy_spec.tag, "timings": rows,
                                   "view_timings": view_rows,
-                                  "headline": {"name": "clip sampling vs naive OpenCV (PyAV on proxy)", **headline},
-                                  "proxy_decord": proxy_ratio, "shipped": shipped_ratio,
+                                  "headline": {"name": "clip sampling vs naive OpenCV (ClipReader pyav, proxy)",
+                                               **headline},
+                                  "proxy_decord": proxy_ratio, "original_decord": shipped_ratio,
+                                  "original_pyav": pyav_ratio,
                                   "peak_rss_mb_two_videos": memory})
     return 0
 
