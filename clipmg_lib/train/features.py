@@ -76,7 +76,7 @@ def _collate(items: list[dict]) -> dict[str, Any]:
     return out
 
 
-def _dataset(index: pd.DataFrame, root: Path, view: str, num_frames: int, image_size: int, seed: int,
+def _dataset(index: pd.DataFrame, root: Path, view: str, num_frames: int, image_size: int | None, seed: int,
              load_frames: bool, skeleton_source: str):
     from ..data.dataset import ClipDataset
 
@@ -129,7 +129,7 @@ def build_split_caches(model: torch.nn.Module, index: pd.DataFrame, dataset_root
         if not (todo_tokens or todo_pose):
             continue
         t0 = time.perf_counter()
-        ds = _dataset(index, root, view, num_frames, int(model.image_size) if uses_rgb else 112, seed,
+        ds = _dataset(index, root, view, num_frames, int(model.image_size) if uses_rgb else None, seed,
                       load_frames=todo_tokens, skeleton_source=skeleton_source)
         shards = sorted(set((tokens.missing_shards(view) if todo_tokens else [])
                             + (pose.missing_shards(view) if todo_pose else [])))
