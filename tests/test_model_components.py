@@ -106,3 +106,20 @@ def test_heads():
     frozen_t = CosineHead(16, 12, HeadConfig(learn_temperature=False))
     assert not frozen_t.logit_scale.requires_grad
     assert LinearHead(16, 32, 0.0)(h).shape == (5, 32)
+
+
+def test_temporal_residual_sees_change_not_appearance():
+    cfg = CrossAttentionConfig(heads=2, layers=1, dropout=0.0, temporal_residual=True)
+    xattn = QueryCrossAttention(cfg, token_dim=12, dim=8, num_frames=4).eval()
+    with torch.no_grad():
+        xattn.token_proj.weight.zero_()  # keep only the residual path (and the temporal positions)
+    queries = torch.randn(1, 3, 8, generator=G)
+    tokens = torch.randn(1, 4, 5, 12, generator=G)
+    v = xattn(queries, tokens)[0]
+    static = tokens + torch.randn(1, 1, 5, 12, generator=G)  # same appearance change in every frame
+    torch.testing.assert_close(xattn(queries, static)[0], v)
+    moving = tokens.clone()
+    moving[:, 2] += 1.0  # something happens in frame 2
+    assert not torch.allclose(xattn(queries, moving)[0], v, atol=1e-4)
+    plain = QueryCrossAttention(CrossAttentionConfig(temporal_residual=False, heads=2), 12, 8, 4)
+    assert plain.residual_proj is None

@@ -105,9 +105,12 @@ class CrossAttentionConfig:
     """Queries attend over the spatio-temporal CLIP tokens (pre-norm decoder layers).
 
     enabled: ``False`` replaces cross-attention by average pooling of all visual tokens.
+    temporal_residual: also project each token's deviation from its mean over the clip's frames
+        (what changes during the clip) into the keys/values.
     """
 
     enabled: bool = True
+    temporal_residual: bool = True
     heads: int = 8
     layers: int = 1
     dropout: float = 0.1

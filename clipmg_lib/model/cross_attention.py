@@ -1,13 +1,17 @@
 """Cross-attention of the (pose-guided) queries over the spatio-temporal CLIP visual tokens.
 
-    X = LN( tokens W_v + b_v + tpos[t] )              (B, T*N, d)  N = 1 + P tokens per frame
+    X = LN( x W_v + b_v + (x - mean_t x) W_r + tpos[t] )   (B, T*N, d)  N = 1 + P tokens per frame
     for each layer (pre-norm decoder layer, no self-attention):
         Q <- Q + MHA( LN(Q), X, X )                   attention weights A (B, heads, Q, T*N)
         Q <- Q + FFN( LN(Q) )
     v = LN( mean_q Q )                                (B, d)       the pose-guided visual feature
 
 ``tpos`` is a learned temporal position embedding (one vector per frame, shared by the frame's
-tokens); spatial position is already inside the CLIP tokens. The last layer's weights are returned
+tokens); spatial position is already inside the CLIP tokens. The temporal residual ``x - mean_t x``
+(token by token, over the clip's frames; ``cross_attention.temporal_residual``) lets the keys carry what
+*changes* during the clip next to what it looks like: a micro-gesture is a small change on a person
+whose appearance dominates every token, and attention weights, being a convex mix, cannot subtract
+frames by themselves. The last layer's weights are returned
 for visualisation; reshape to (B, heads, Q, T, N) to see them per frame.
 """
 from __future__ import annotations
@@ -43,6 +47,7 @@ class QueryCrossAttention(nn.Module):
     def __init__(self, cfg: CrossAttentionConfig, token_dim: int, dim: int, num_frames: int):
         super().__init__()
         self.token_proj = nn.Linear(token_dim, dim)
+        self.residual_proj = nn.Linear(token_dim, dim, bias=False) if cfg.temporal_residual else None
         self.temporal_pos = nn.Parameter(torch.randn(num_frames, dim) * 0.02)
         self.norm_kv = nn.LayerNorm(dim)
         self.layers = nn.ModuleList(CrossAttentionLayer(dim, cfg.heads, cfg.dropout, cfg.ffn_ratio)
@@ -54,7 +59,10 @@ class QueryCrossAttention(nn.Module):
         if t != self.temporal_pos.shape[0]:
             raise ValueError(f"cross-attention was built for {self.temporal_pos.shape[0]} frames "
                              f"(config num_frames), got tokens with T={t}")
-        kv = self.token_proj(tokens.to(self.token_proj.weight.dtype)) + self.temporal_pos[None, :, None, :]
+        x = tokens.to(self.token_proj.weight.dtype)
+        kv = self.token_proj(x) + self.temporal_pos[None, :, None, :]
+        if self.residual_proj is not None:
+            kv = kv + self.residual_proj(x - x.mean(dim=1, keepdim=True))
         kv = self.norm_kv(kv.reshape(b, t * n, -1))
         q, attn = queries, None
         for layer in self.layers:
