@@ -156,7 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--compile", action="store_true", help="GPU: torch.compile the batched model")
     ap.add_argument("--quick", action="store_true", help="tiny config only on CPU, 2 rounds")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch intra-op threads (default: torch's choice, all cores); 1 is the robust choice "
+                         "when other jobs load the machine (OpenMP threads then stall at barriers)")
     args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     print("# bench_inference: clips/s of the full model, frames -> logits")
     print_machine()
