@@ -94,9 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dataset-root", default=None, help="default: the demo dataset (generated if absent)")
     ap.add_argument("--quick", action="store_true", help="2 clips, 2 rounds (a smoke run)")
     ap.add_argument("--threads", type=int, default=None,
-                    help="torch intra-op threads (default: torch's choice, all cores); 1 is the robust choice "
-                         "when other jobs load the machine (OpenMP threads then stall at barriers)")
+                    help="torch intra-op threads; default: all cores, or 1 when the load average exceeds the "
+                         "core count (other jobs hold the cores and OpenMP threads would stall at barriers)")
     args = ap.parse_args(argv)
+    if args.threads is None and os.getloadavg()[0] > (os.cpu_count() or 1):
+        args.threads = 1
+        print(f"load average {os.getloadavg()[0]:.1f} > {os.cpu_count()} cores: timing with 1 torch thread "
+              "(--threads N to override)")
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.quick:
@@ -180,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
           f"goal >= 20x; FLOP ratio {flops['ceiling']:.1f}x); 2 DataLoader workers change the cached epoch by "
           f"{workers['speedup']:.2f}x on this 2-core machine.")
     load = os.getloadavg()[0]
-    if load > (os.cpu_count() or 1) and torch.get_num_threads() > 1:
+    if load > (os.cpu_count() or 1) and torch.get_num_threads() > 1:  # only when --threads forced it
         print(f"note: load average {load:.1f} on {os.cpu_count()} cores. Multi-threaded torch stalls at OpenMP barriers "
               "when other jobs hold the cores, and the cached epoch (many small ops) suffers most: "
               "rerun with --threads 1 for a figure that reflects the work rather than the contention.")
