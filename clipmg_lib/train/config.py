@@ -42,6 +42,11 @@ class TrainConfig:
     at 1 and decay by 0.9 per step, while heatmap features have variances ~1e-4, so after a few dozen steps
     eval-mode BN still divides by the initial value and the network collapses to one class.
 
+    CPU: ``cpu_threads`` > 0 sets torch's intra-op threads while the run trains on the CPU (0 leaves torch's
+    default, one per core). On a 2-core machine that also runs a notebook kernel and other jobs, 2 OpenMP
+    threads spin-wait for each other: one epoch of the tiny demo took 29-80 s with 2 threads and 10 s with 1
+    under the same load (``tiny_demo`` uses 1).
+
     Skeletons: ``skeleton_source`` is ``'dataset'`` (the release's files) or ``'mediapipe'`` (the kit's own
     extraction under ``<root>/mediapipe_skeleton``).
 
@@ -67,6 +72,7 @@ class TrainConfig:
     amp: str = "auto"
     device: str = "auto"
     num_workers: int = 0
+    cpu_threads: int = 0
     train_views: int = 4
     eval_views: int = 1
     select_metric: str = "top1"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,20 @@ class RunResult:
     predictions: dict[str, Predictions]
     caches: dict[str, SplitCaches] = field(repr=False, default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def cpu_threads(config: TrainConfig, device: torch.device):
+    """Use ``config.cpu_threads`` intra-op threads while a CPU run is in this block, then restore."""
+    if config.cpu_threads <= 0 or device.type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(config.cpu_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def run_name(config: TrainConfig, dataset_root: str | Path | None = None) -> str:
@@ -109,17 +124,19 @@ def prepare_caches(model, index: pd.DataFrame, config: TrainConfig, dataset_root
     """Build (or find) the caches of each split the run needs; returns ``{split: SplitCaches}``."""
     splits = splits or (config.train_split, config.val_split, config.test_split)
     uses_tokens, uses_pose = model_inputs(model)
+    device = (dist_info or current_dist_info(resolve_device(config.device))).device
     out = {}
     for split in splits:
         part = index[index["split"] == split].reset_index(drop=True)
         if part.empty:
             continue
-        out[split] = build_split_caches(model, part, resolve_root(dataset_root), split_views(config, split),
-                                        cache_dir(cache_root) / "features", seed=config.seed,
-                                        skeleton_source=config.skeleton_source,
-                                        batch_size=config.cache_batch_size, num_workers=config.num_workers,
-                                        dist_info=dist_info, progress=progress, need_tokens=uses_tokens,
-                                        need_pose=uses_pose)
+        with cpu_threads(config, device):
+            out[split] = build_split_caches(model, part, resolve_root(dataset_root), split_views(config, split),
+                                            cache_dir(cache_root) / "features", seed=config.seed,
+                                            skeleton_source=config.skeleton_source,
+                                            batch_size=config.cache_batch_size, num_workers=config.num_workers,
+                                            dist_info=dist_info, progress=progress, need_tokens=uses_tokens,
+                                            need_pose=uses_pose)
     return out
 
 
@@ -180,8 +197,15 @@ def train_model(config: TrainConfig, dataset_root: str | Path | None = None, out
     whose backbone trains (``backbone.trainable_blocks`` > 0) cannot use the token cache: it reads frames
     every epoch (:class:`~clipmg_lib.train.frame_dataset.FrameClipDataset`), much more slowly.
     """
-    t_start = time.perf_counter()
     dist_info = dist_info or current_dist_info(resolve_device(config.device))
+    with cpu_threads(config, dist_info.device):
+        return _train_model(config, dataset_root, out_dir, cache_root, resume, progress, dist_info, index,
+                            evaluate_test, results_dir)
+
+
+def _train_model(config: TrainConfig, dataset_root, out_dir, cache_root, resume: bool, progress: bool,
+                 dist_info: DistInfo, index: pd.DataFrame | None, evaluate_test: bool, results_dir) -> RunResult:
+    t_start = time.perf_counter()
     out_dir = Path(out_dir) if out_dir else default_run_dir(config, dataset_root, results_dir)
     index = load_index(dataset_root) if index is None else index
     model = create_model_for(config).to(dist_info.device)

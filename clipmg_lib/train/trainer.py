@@ -54,7 +54,7 @@ from .optim import build_optimizer, build_scheduler
 from .samplers import DistributedClassBalancedSampler
 
 #: Config fields that may change between a run and its resumption (they do not change the result).
-RESUMABLE_CHANGES = frozenset({"device", "num_workers", "cache_batch_size", "eval_views"})
+RESUMABLE_CHANGES = frozenset({"device", "num_workers", "cache_batch_size", "eval_views", "cpu_threads"})
 
 
 def seed_everything(seed: int) -> None:
