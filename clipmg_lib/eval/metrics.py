@@ -156,7 +156,8 @@ def chance_levels(train_labels, eval_labels, num_classes: int = NUM_CLASSES) -> 
 def paired_bootstrap(correct_a, correct_b, n_boot: int = 2000, seed: int = 0, ci: float = 0.95) -> dict[str, float]:
     """How sure is "A beats B"? Paired bootstrap over clips of the accuracy difference ``acc(A) - acc(B)``.
 
-    ``correct_a``/``correct_b``: bool (N,) per-clip correctness of two models on the *same* clips. Returns
+    ``correct_a``/``correct_b``: (N,) per-clip correctness of two models on the *same* clips (bool, or the
+    fraction of several seeds that got the clip right). Returns
     ``diff`` (observed), ``low``/``high`` (the ``ci`` percentile interval) and ``p_not_better`` (fraction of
     resamples where A does not beat B; a one-sided bootstrap p-value). Small test sets (the demo's 220 clips)
     make differences of a few points noise; this says how much.

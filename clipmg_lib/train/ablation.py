@@ -59,50 +59,92 @@ def ablation_row(variant: str, result: RunResult, split: str) -> dict:
             "train_s": result.timings.get("train_s"), "n_test": rep.get("n")}
 
 
+METRICS = ("top1", "top5", "mean_class_acc", "val_top1")
+SWITCHES = ("rgb", "pose", "pose_guidance", "cross_attention", "gate", "trained")
+
+
+def summarise_seeds(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per variant (in first-seen order): switches, the mean of each metric over seeds and its
+    standard deviation (``<metric>_std``, NaN with one seed), ``n_seeds`` and the first seed's ``run_dir``."""
+    order = list(dict.fromkeys(runs["variant"]))
+    grouped = runs.groupby("variant", sort=False)
+    summary = grouped[list(SWITCHES)].first()
+    summary[list(METRICS)] = grouped[list(METRICS)].mean()
+    for m in METRICS:
+        summary[f"{m}_std"] = grouped[m].std(ddof=1)
+    summary["n_seeds"] = grouped["seed"].nunique()
+    summary["trainable_params"] = grouped["trainable_params"].first()
+    summary["train_s"] = grouped["train_s"].mean()
+    summary["run_dir"] = grouped["run_dir"].first()
+    return summary.loc[order].reset_index()
+
+
 def markdown_table(table: pd.DataFrame, split: str = "test") -> str:
-    """The paper-style table as GitHub Markdown (switches as check marks, metrics in %)."""
+    """The paper-style table as GitHub Markdown (switches as check marks, metrics in %, mean +- std over
+    seeds when there are several)."""
+    seeds = int(table["n_seeds"].max()) if "n_seeds" in table else 1
     head = ["Variant", "Pose guidance", "Cross-attention", "Gate", "RGB", "Pose", f"Top-1 ({split})",
             f"Top-5 ({split})", "Mean class acc.", "Top-1 (val)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
-        pct = [f"{100 * r[c]:.1f}" if pd.notna(r[c]) else "-" for c in ("top1", "top5", "mean_class_acc", "val_top1")]
+        cells = []
+        for c in METRICS:
+            if pd.isna(r[c]):
+                cells.append("-")
+            elif seeds > 1 and pd.notna(r.get(f"{c}_std")):
+                cells.append(f"{100 * r[c]:.1f} \u00b1 {100 * r[f'{c}_std']:.1f}")
+            else:
+                cells.append(f"{100 * r[c]:.1f}")
         name = r["variant"] + ("" if r["trained"] else " (no training)")
         lines.append("| " + " | ".join([name, _mark(r["pose_guidance"]), _mark(r["cross_attention"]),
-                                        _mark(r["gate"]), _mark(r["rgb"]), _mark(r["pose"]), *pct]) + " |")
-    return "\n".join(lines) + "\n"
+                                        _mark(r["gate"]), _mark(r["rgb"]), _mark(r["pose"]), *cells]) + " |")
+    note = f"\nMean \u00b1 standard deviation over {seeds} seeds.\n" if seeds > 1 else ""
+    return "\n".join(lines) + "\n" + note
 
 
 def run_ablations(base: TrainConfig, variants: Sequence[str] = DEFAULT_VARIANTS, dataset_root: str | Path | None = None,
                   results_dir: str | Path | None = None, cache_root: str | Path | None = None, resume: bool = True,
-                  progress: bool = True, dist_info: DistInfo | None = None, split: str | None = None) -> pd.DataFrame:
-    """Train/evaluate every variant (same seed and budget, shared caches) and write the ablation table.
+                  progress: bool = True, dist_info: DistInfo | None = None, split: str | None = None,
+                  seeds: Sequence[int] | None = None) -> pd.DataFrame:
+    """Train/evaluate every variant (same seeds and budget, shared caches) and write the ablation table.
 
-    Finished variants are not retrained when ``resume`` (their ``last.pt`` is complete): rerunning after an
-    interruption continues where it stopped. Returns the table (one row per variant).
+    ``seeds`` (default: the config's seed) repeats every variant with each seed; the table then holds the
+    mean and standard deviation over seeds, and ``ablation_runs.csv`` one row per (variant, seed).
+    Finished runs are not retrained when ``resume``: rerunning after an interruption continues where it
+    stopped. Returns the summary table (one row per variant).
     """
     out = resolve_results(results_dir)
     split = split or base.test_split
+    seeds = list(seeds) if seeds else [base.seed]
     index = load_index(dataset_root)
     rows = []
-    for variant in variants:
-        if progress:
-            print(f"[ablations] {variant}", flush=True)
-        cfg = variant_config(base, variant)
-        result = train_model(cfg, dataset_root, None, cache_root, resume=resume, progress=progress,
-                             dist_info=dist_info, index=index, results_dir=out)
-        row = ablation_row(variant, result, split)
-        row["run_dir"] = str(result.out_dir)
-        rows.append(row)
-    table = pd.DataFrame(rows)
+    for seed in seeds:
+        for variant in variants:
+            if progress:
+                print(f"[ablations] {variant} (seed {seed})", flush=True)
+            cfg = variant_config(base.replace(seed=seed), variant)
+            result = train_model(cfg, dataset_root, None, cache_root, resume=resume, progress=progress,
+                                 dist_info=dist_info, index=index, results_dir=out)
+            rows.append({**ablation_row(variant, result, split), "seed": seed, "run_dir": str(result.out_dir)})
+    runs = pd.DataFrame(rows)
+    table = summarise_seeds(runs)
     if dist_info is None or dist_info.is_main:
+        with atomic_path(out / "ablation_runs.csv") as tmp:
+            runs.to_csv(tmp, index=False)
         with atomic_path(out / "ablations.csv") as tmp:
             table.to_csv(tmp, index=False)
         with atomic_open(out / "ablations.md") as f:
             f.write(markdown_table(table, split))
         with atomic_open(out / "ablations.json") as f:
-            json.dump({"split": split, "base_config": base.to_dict(), "rows": table.to_dict(orient="records")}, f,
+            json.dump({"split": split, "seeds": seeds, "base_config": base.to_dict(),
+                       "rows": table.to_dict(orient="records"), "runs": runs.to_dict(orient="records")}, f,
                       indent=2, default=str)
     return table
+
+
+def load_ablation_runs(results_dir: str | Path | None = None) -> pd.DataFrame:
+    """The per-(variant, seed) rows of the last :func:`run_ablations` (``ablation_runs.csv``)."""
+    return pd.read_csv(resolve_results(results_dir) / "ablation_runs.csv")
 
 
 def ablation_histories(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
