@@ -57,5 +57,5 @@ def test_figures_are_written(tmp_path):
     for name, fig in figs.items():
         path = plots.save_figure(fig, tmp_path, name)
         assert path.read_text().count("<html") == 1
-    assert (tmp_path / "plotly.min.js").stat().st_size > 1_000_000
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temp files left
+    assert (tmp_path / "figures" / "plotly.min.js").stat().st_size > 1_000_000
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir() if p.name.startswith(".")) == []  # no temp files left

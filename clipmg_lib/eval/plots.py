@@ -25,8 +25,11 @@ from ..data.classes import class_names
 
 
 def save_figure(fig: go.Figure, results_dir: str | Path, name: str) -> Path:
-    """Write ``fig`` to ``results_dir/name.html`` (atomically); ``plotly.min.js`` is written once beside it."""
-    folder = Path(results_dir)
+    """Write ``fig`` to ``results_dir/figures/name.html`` (atomically); ``plotly.min.js`` is written once beside it.
+
+    Every notebook saves through this, so a run's figures sit together in one folder (results/README.md).
+    """
+    folder = Path(results_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / (name if name.endswith(".html") else f"{name}.html")
     with atomic_path(path) as tmp:
