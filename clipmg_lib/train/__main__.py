@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
     config = load_train_config(args.config, **dict(args.set))
     dist_info = init_distributed(config.device)
+    ok = False
     try:
         if args.ablations is not None:
             table = run_ablations(config, args.ablations or DEFAULT_VARIANTS, args.dataset_root, args.out,
@@ -70,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
             if dist_info.is_main:
                 print(json.dumps({"out_dir": str(result.out_dir), "best": result.best, "reports": result.reports,
                                   "timings": result.timings}, indent=2, default=float))
+        ok = True
     finally:
-        cleanup()
+        cleanup(wait=ok)
     return 0
 
 

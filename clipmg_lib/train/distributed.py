@@ -106,6 +106,11 @@ def gather_predictions(arrays: dict[str, torch.Tensor], index_key: str = "index"
     return {k: v[chosen] for k, v in gathered.items()}
 
 
-def cleanup() -> None:
+def cleanup(wait: bool = True) -> None:
+    """Leave the process group. ``wait``: first wait for every rank (a rank that tears gloo down while
+    another still talks to it aborts with "terminate called without an active exception"); pass False
+    on an error path, where another rank may never arrive."""
     if dist.is_available() and dist.is_initialized():
+        if wait:
+            dist.barrier()
         dist.destroy_process_group()
