@@ -30,12 +30,14 @@ demo-data: $(STAMP)  ## generate data/demo (skipped when present and complete)
 chain: demo-data
 	$(PY) -m clipmg_lib.chain --dataset-root $(DEMO) --results $(RESULTS)
 
-# nbval reads a cell's iopub messages only after the cell finishes; a long training cell's progress-bar
-# updates overflow the kernel's iopub queue (ZMQ high-water mark 1000) and the final 'idle' message is
-# dropped, which nbval reports as "Timeout of 5 seconds exceeded waiting for output". Bars stay on,
-# updating at most every 30 s (tqdm reads TQDM_* defaults from the environment).
+# nbval reads a cell's iopub messages only after the cell finishes. Progress bars as Jupyter widgets send
+# several comm messages per bar, so the long training cells of 06 and 08 overflow the kernel's iopub queue
+# (ZMQ high-water mark) and the final 'idle' message is dropped, which nbval reports as "Timeout of 5 seconds
+# exceeded waiting for output". Under nbval only, bars are plain text (tqdm.autonotebook falls back to the
+# console bar when QT_API is set) and update at most every 30 s (tqdm reads TQDM_* defaults from the env).
+# In JupyterLab and under papermill (which reads iopub while a cell runs) bars stay widgets.
 test: demo-data  ## unit tests + every notebook under nbval
-	TQDM_MININTERVAL=30 $(PY) -m pytest tests --nbval-lax --nbval-current-env notebooks -p no:cacheprovider
+	QT_API=tqdm-console TQDM_MININTERVAL=30 $(PY) -m pytest tests --nbval-lax --nbval-current-env notebooks -p no:cacheprovider
 
 bench: demo-data  ## benchmarks (not part of the tests)
 	$(PY) -m bench
