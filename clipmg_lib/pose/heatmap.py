@@ -228,13 +228,10 @@ class GeneratePoseHeatmap:
         return lay.num_joints * self.with_kp + len(lay.limbs) * self.with_limb
 
     def __call__(self, results: Results) -> Results:
-        from .transforms import _pose_arrays
+        from .transforms import _pose_arrays, _sample_layout
 
         kp, sc = _pose_arrays(results, "GeneratePoseHeatmap")
-        layout = get_layout(results.get("layout", "openpose22"))
-        if kp.shape[1] != layout.num_joints:
-            raise ValueError(f"GeneratePoseHeatmap: sample {results.get('sample_id', '?')}: layout "
-                             f"{layout.name} has {layout.num_joints} joints, keypoint has {kp.shape[1]}")
+        layout = _sample_layout(results, kp, "GeneratePoseHeatmap")
         img_shape = tuple(results["img_shape"]) if "img_shape" in results else None
         if self.crop == "person":
             box = pose_box(kp, sc, img_shape, padding=self.padding)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.layouts import conversion_index, get_layout
+from ..data.layouts import JointLayout, conversion_index, get_layout
 
 Results = dict[str, Any]
 
@@ -39,6 +39,15 @@ def _pose_arrays(results: Results, who: str) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{who}: sample {sid}: expected keypoint (T, V, 2) and keypoint_score (T, V), "
                          f"got {kp.shape} and {sc.shape}")
     return kp, sc
+
+
+def _sample_layout(results: Results, kp: np.ndarray, who: str) -> JointLayout:
+    """The sample's joint layout (``layout``, default openpose22), checked against the V of ``keypoint``."""
+    layout = get_layout(results.get("layout", "openpose22"))
+    if kp.shape[1] != layout.num_joints:
+        raise ValueError(f"{who}: sample {results.get('sample_id', '?')}: layout {layout.name} "
+                         f"has {layout.num_joints} joints, keypoint has {kp.shape[1]}")
+    return layout
 
 
 class _Seeded:
@@ -142,10 +151,7 @@ class NormalizeSkeleton:
 
     def __call__(self, results: Results) -> Results:
         kp, sc = _pose_arrays(results, "NormalizeSkeleton")
-        layout = get_layout(results.get("layout", "openpose22"))
-        if kp.shape[1] != layout.num_joints:
-            raise ValueError(f"NormalizeSkeleton: sample {results.get('sample_id', '?')}: layout {layout.name} "
-                             f"has {layout.num_joints} joints, keypoint has {kp.shape[1]}")
+        layout = _sample_layout(results, kp, "NormalizeSkeleton")
         names = layout.openpose_names
         seen = sc > 0
         centre, scale = None, None
@@ -197,9 +203,7 @@ class Flip(_Seeded):
         results["flip"] = bool(do)
         if not do:
             return results
-        perm = get_layout(results.get("layout", "openpose22")).flip_index
-        if len(perm) != kp.shape[1]:
-            raise ValueError(f"Flip: layout {results.get('layout')} has {len(perm)} joints, keypoint has {kp.shape[1]}")
+        perm = _sample_layout(results, kp, "Flip").flip_index
         width = float(results["img_shape"][1])
         seen = sc > 0
         flipped = kp.copy()
