@@ -183,7 +183,7 @@ def test_decord_failure_falls_back_to_pyav(bar_video, monkeypatch, caplog):
     def flaky(self, indices):
         raise decord.DECORDError("Unable to handle EOF because it takes too long to retrieve last few frames")
 
-    reader = ClipReader(size=32)
+    reader = ClipReader(size=32, backend="decord")
     monkeypatch.setattr(decord.VideoReader, "get_batch", flaky)
     with caplog.at_level(logging.WARNING, logger="clipmg_lib.data.video"):
         frames = reader.read(bar_video, [7, 70, 99])

@@ -1,25 +1,28 @@
-"""Clip frames from full-length videos: TSN-style frame sampling and a decord reader that reuses decoders.
+"""Clip frames from full-length videos: TSN-style frame sampling and a reader that reuses decoders.
 
 iMiGUE clips are frame ranges inside one long mp4 per video (a 14-minute press conference holds ~50
 clips), so the expensive part is opening and seeking the video, not decoding 8 frames. :class:`ClipReader`
-keeps one decord ``VideoReader`` per video in a small LRU cache and reads a clip's frames with one
-``get_batch`` call (decord seeks to the keyframe before the first frame and decodes forward only as far
-as needed, instead of reading every frame of the clip).
+keeps one decoder per video in a small LRU cache and reads a clip's frames with one ``get_batch`` call
+(seek to the keyframe before the first frame and decode forward only as far as needed, instead of reading
+every frame of the clip).
 
-Resizing happens inside the decoder (decord's ``width``/``height``, i.e. FFmpeg's swscale) rather than
+Resizing happens inside the decoder (FFmpeg's swscale, in the same pass as the RGB conversion) rather than
 with OpenCV afterwards: on this 2-core CPU, 8 frames of a 1280x720 H.264 video at 224x224 took 0.21 s
 per clip resized at decode against 0.27 s decoded at full size then ``cv2.resize`` (30 random clips;
 the bench's ``bench_video.py`` has the kit-wide figures).
 
 Two decoding backends give the same frames (same numbering; identical pixels at native size):
-``'decord'`` (default; ``get_batch``) and ``'pyav'``, which decodes forward across short gaps instead of
-re-seeking at every keyframe, skips non-reference frames it does not need and converts only the frames it
-returns. Measured here (8 frames of random 20-100-frame clips, 224x224, medians, a heavily loaded 2-core
-CPU): on a 720p H.264 video with a keyframe every 250 frames both take ~0.6 s per clip (the decode from
-the keyframe dominates); on a seek-friendly proxy of it (short side 256, keyframe every 16 frames, see
-``clipmg_lib.data.video_proxy`` when present) decord takes 111 ms and PyAV 47 ms. decord 0.6 also fails
-now and then on sound files under CPU load ("Unable to handle EOF because it takes too long",
-dmlc/decord#143); :class:`ClipReader` then reads that file with PyAV, with a logged warning.
+``'pyav'`` (default; :class:`_PyAVVideo`), which decodes forward across short gaps instead of re-seeking at
+every keyframe, skips non-reference frames it does not need and converts only the frames it returns, and
+``'decord'`` (``get_batch``). Measured (docs/PERFORMANCE.md, ``bench/bench_video.py``; 8 frames of random
+clips at 224x224, a loaded 2-core CPU): on a 720p H.264 video with a keyframe every 250 frames both take
+~0.4-0.6 s per clip (the decode from the keyframe dominates); on a seek-friendly proxy
+(:mod:`clipmg_lib.data.video_proxy`: short side 256, keyframe every 16 frames) decord takes ~110 ms and
+PyAV ~50-70 ms; and PyAV holds 5-16x less memory per open video (0.1 GB against 0.5-1.7 GB for two 720p
+videos read in turn), which DataLoader workers multiply. PyAV is therefore the default. decord 0.6 also
+fails now and then on sound files under CPU load ("Unable to handle EOF because it takes too long",
+dmlc/decord#143); with ``backend='decord'`` :class:`ClipReader` then reads that file with PyAV, with a
+logged warning.
 
 The default resize is **square** (``size x size``, aspect not kept): the whole frame stays in (a hand at
 the frame edge is not cropped away), every video gives the same shape so clips batch, and pixel
@@ -37,7 +40,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .layout_on_disk import IMiGUELayout
+from .layout_on_disk import IMiGUELayout, _id_names
+from .video_proxy import ProxySpec, proxy_info
 
 log = logging.getLogger(__name__)
 
@@ -222,20 +226,28 @@ class _PyAVVideo:
 
 
 class ClipReader:
-    """Read clip frames from full-length videos with decord, one reusable ``VideoReader`` per video.
+    """Read clip frames from full-length videos, one reusable decoder per video (LRU of ``cache_size``).
 
     ``root``: an iMiGUE root or :class:`IMiGUELayout`, so that ``read`` accepts video ids; paths work always.
     ``size``: default output size (int: see ``resize``; (H, W): exact; None: native).
     ``resize``: ``'square'`` (default) or ``'short_side'``. ``cache_size``: open decoders kept (LRU).
-    ``num_threads``: decoder threads per video (0: FFmpeg's choice). ``backend``: ``'decord'`` (default) or
-    ``'pyav'`` (:class:`_PyAVVideo`: same frame numbering and pixels at native size, skips non-reference
-    frames while seeking forward); a file decord fails to decode is read with PyAV from then on (logged). The reader pickles without its open
+    ``num_threads``: decoder threads per video (0: FFmpeg's choice). ``backend``: ``'pyav'`` (default,
+    :class:`_PyAVVideo`: skips non-reference frames while seeking forward, little memory per open video) or
+    ``'decord'`` (same frame numbering and pixels at native size); with decord, a file it fails to decode is
+    read with PyAV from then on (logged). The reader pickles without its open
     decoders, and a forked copy sets the parent's decoders aside, so it can live in a ``Dataset`` used by
     ``DataLoader`` workers, spawned or forked, even after the parent has read frames (each worker opens its own).
+
+    ``proxy_root``: a folder of seek-friendly proxies (:mod:`clipmg_lib.data.video_proxy`, built with
+    ``python -m clipmg_lib.data.video_proxy --root ROOT --out PROXY_ROOT``). A video whose proxy
+    ``<proxy_root>/<proxy_spec.tag>/<stem>.mp4`` exists is read from the proxy (same frame indices, smaller
+    frames; the original need not be present); the others from the original. :meth:`source_shape` gives the
+    original's (H, W) either way (what pixel keypoints refer to), :meth:`frame_shape` the file actually read.
     """
 
     def __init__(self, root: str | os.PathLike | IMiGUELayout | None = None, size: int | tuple[int, int] | None = 224,
-                 resize: str = "square", cache_size: int = 4, num_threads: int = 0, backend: str = "decord") -> None:
+                 resize: str = "square", cache_size: int = 4, num_threads: int = 0, backend: str = "pyav",
+                 proxy_root: str | os.PathLike | None = None, proxy_spec: ProxySpec | None = None) -> None:
         if resize not in RESIZE_MODES:
             raise ValueError(f"unknown resize mode {resize!r}; expected one of {RESIZE_MODES}")
         if backend not in BACKENDS:
@@ -252,6 +264,13 @@ class ClipReader:
         self._shapes: dict[Path, tuple[int, int]] = {}
         self._cv2_sizes: set[tuple[int, int]] = set()  # output sizes decord cannot produce
         self._pyav_files: set[Path] = set()  # files decord failed to decode (read with PyAV since)
+        self.proxy_root = Path(proxy_root) if proxy_root is not None else None
+        self.proxy_spec = proxy_spec or ProxySpec()
+        if self.proxy_root is not None and not self.proxy_root.is_dir():
+            raise FileNotFoundError(f"{self.proxy_root}: proxy folder not found (build it with "
+                                    "python -m clipmg_lib.data.video_proxy --root ... --out ...)")
+        self._paths: dict = {}  # video id or path -> the file read (proxy or original)
+        self._source_shapes: dict = {}
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -266,15 +285,16 @@ class ClipReader:
             self._pid = os.getpid()
 
     def __repr__(self) -> str:
+        proxy = f", proxy_root={str(self.proxy_root)!r}" if self.proxy_root is not None else ""
         return (f"ClipReader(root={self.layout!r}, size={self.size}, resize={self.resize!r}, "
-                f"cache_size={self.cache_size})")
+                f"cache_size={self.cache_size}, backend={self.backend!r}{proxy})")
 
     def close(self) -> None:
         """Drop every open decoder."""
         self._readers.clear()
 
-    def path_of(self, video: int | str | os.PathLike) -> Path:
-        """The mp4 path of a video id (via the layout) or a path (checked to exist)."""
+    def source_path(self, video: int | str | os.PathLike) -> Path:
+        """The original mp4 of a video id (via the layout) or a path (checked to exist)."""
         if isinstance(video, (int, np.integer)):
             if self.layout is None:
                 raise ValueError(f"ClipReader got video id {int(video)} but no dataset root to find it in")
@@ -283,6 +303,48 @@ class ClipReader:
         if not path.is_file():
             raise FileNotFoundError(f"{path}: video file not found")
         return path
+
+    def proxy_of(self, video: int | str | os.PathLike) -> Path | None:
+        """The proxy of a video (id or source path) under ``proxy_root``, or None (no proxy root / no proxy)."""
+        if self.proxy_root is None:
+            return None
+        folder = self.proxy_root / self.proxy_spec.tag
+        if isinstance(video, (int, np.integer)):
+            names = [f"{n}.mp4" for n in _id_names(int(video))]
+        else:
+            names = [f"{Path(video).stem}.mp4"]
+        return next((folder / n for n in names if (folder / n).is_file()), None)
+
+    def path_of(self, video: int | str | os.PathLike) -> Path:
+        """The file frames are read from: the proxy when ``proxy_root`` holds one, else the original (cached)."""
+        key = int(video) if isinstance(video, (int, np.integer)) else str(video)
+        path = self._paths.get(key)
+        if path is None:
+            path = self.proxy_of(video)
+            if path is None:
+                path = self.source_path(video)
+            else:
+                self._check_proxy(path)
+            self._paths[key] = path
+        return path
+
+    def _check_proxy(self, path: Path) -> None:
+        """Read the proxy's metadata once: its source's (H, W), and that it is a proxy at all."""
+        if path not in self._source_shapes:
+            try:
+                meta = proxy_info(path)
+                self._source_shapes[path] = (int(meta["source_height"]), int(meta["source_width"]))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise VideoFileError(f"{path}: under proxy_root but not a clipmg_lib proxy ({exc})") from None
+
+    def is_proxy(self, video: int | str | os.PathLike) -> bool:
+        """Whether frames of ``video`` are read from a proxy."""
+        return self.path_of(video) in self._source_shapes
+
+    def source_shape(self, video: int | str | os.PathLike) -> tuple[int, int]:
+        """(H, W) of the original video (from the proxy's metadata when reading a proxy): keypoints' pixels."""
+        path = self.path_of(video)
+        return self._source_shapes.get(path) or self.frame_shape(path)
 
     def _open(self, path: Path, hw: tuple[int, int] | None, backend: str | None = None):
         backend = backend or self.backend
@@ -311,7 +373,7 @@ class ClipReader:
         return reader
 
     def frame_shape(self, video: int | str | os.PathLike) -> tuple[int, int]:
-        """Native (H, W) of a video from its container header (PyAV; nothing decoded; cached)."""
+        """Native (H, W) of the file read for a video (the proxy's when there is one; PyAV header; cached)."""
         import av
 
         path = self.path_of(video)
@@ -325,7 +387,7 @@ class ClipReader:
         return self._shapes[path]
 
     def info(self, video: int | str | os.PathLike) -> VideoInfo:
-        """Frame count (decord's, the one indices refer to), native (H, W) and fps of a video (cached)."""
+        """Frame count (by presentation timestamp: the numbering indices refer to), native (H, W) and fps of a video (cached)."""
         path = self.path_of(video)
         if path not in self._info:
             height, width = self.frame_shape(path)
@@ -347,7 +409,7 @@ class ClipReader:
 
         ``size`` overrides the reader's default (``None``: native). Repeated indices are decoded once.
         Raises ``IndexError`` naming the file, its frame count and the requested range for an index past
-        the end, and :class:`VideoFileError` for a file decord cannot open or decode.
+        the end, and :class:`VideoFileError` for a file the decoder cannot open or decode.
         """
         path = self.path_of(video)
         inds = np.asarray(frame_inds, dtype=np.int64).reshape(-1)
