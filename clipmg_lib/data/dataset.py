@@ -38,6 +38,7 @@ from .layouts import get_layout
 from .skeleton import Skeleton
 from .skeleton_io import read_light_hand_csv, read_skeleton
 from .video import ClipReader, sample_frame_indices
+from .video_proxy import ProxySpec
 
 #: Frame size of iMiGUE's videos; used for ``img_shape`` when neither the video nor the skeleton says.
 IMIGUE_IMG_SHAPE = (720, 1280)
@@ -55,12 +56,19 @@ class ClipDataset(Dataset):
     (the release's ``{vid}_light_hand.csv``, else ``{vid}_openpose.xlsx``) or ``'mediapipe'``
     (``<root>/mediapipe_skeleton/{vid:04d}/{vid}_light_hand.csv``). ``layout``: joint layout of ``keypoint``.
     ``load_frames=False`` skips decoding (skeleton-only models, feature caches that read frames elsewhere).
+    ``video_backend``: :class:`ClipReader`'s (``'pyav'`` default, or ``'decord'``). ``proxy_root``: a folder
+    of seek-friendly proxies (``python -m clipmg_lib.data.video_proxy --root ROOT --out PROXY_ROOT``); a
+    video with a proxy there is read from it (same frame indices, ~10x faster random clip access on long
+    videos, see docs/PERFORMANCE.md), and ``img_shape`` stays the original video's, since keypoints are in
+    its pixels. ``proxy_spec`` selects which proxies (default :class:`~clipmg_lib.data.video_proxy.ProxySpec`).
     """
 
     def __init__(self, index: pd.DataFrame, root: str | os.PathLike | IMiGUELayout, num_frames: int = 8,
                  image_size: int | None = 224, mode: str = "eval", seed: int = 0, skeleton_source: str = "dataset",
                  layout: str = "openpose22", pose_pipeline: Callable[[dict], dict] | None = None,
-                 load_frames: bool = True, resize: str = "square", video_cache_size: int = 4) -> None:
+                 load_frames: bool = True, resize: str = "square", video_cache_size: int = 4,
+                 video_backend: str = "pyav", proxy_root: str | os.PathLike | None = None,
+                 proxy_spec: ProxySpec | None = None) -> None:
         missing = [c for c in CLIP_INDEX_COLUMNS if c not in index.columns]
         if missing:
             raise ValueError(f"ClipDataset: the index lacks column(s) {missing}; build it with build_clip_index")
@@ -80,7 +88,8 @@ class ClipDataset(Dataset):
         self.layout = layout
         self.pose_pipeline = pose_pipeline
         self.load_frames = load_frames
-        self.reader = ClipReader(self.layout_on_disk, size=image_size, resize=resize, cache_size=video_cache_size)
+        self.reader = ClipReader(self.layout_on_disk, size=image_size, resize=resize, cache_size=video_cache_size,
+                                 backend=video_backend, proxy_root=proxy_root, proxy_spec=proxy_spec)
         self._skeletons: dict[int, Skeleton] = {}
         self._img_shapes: dict[int, tuple[int, int]] = {}
         # plain arrays: cheap row access in __getitem__ (DataFrame.iloc is slow per call)
@@ -95,7 +104,8 @@ class ClipDataset(Dataset):
 
     def __repr__(self) -> str:
         return (f"ClipDataset({len(self)} clips, root={str(self.layout_on_disk.root)!r}, T={self.num_frames}, "
-                f"size={self.image_size}, mode={self.mode!r}, skeleton={self.skeleton_source}/{self.layout})")
+                f"size={self.image_size}, mode={self.mode!r}, skeleton={self.skeleton_source}/{self.layout}"
+                + (f", proxy_root={str(self.reader.proxy_root)!r}" if self.reader.proxy_root is not None else "") + ")")
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose random draws ``mode='train'`` uses (call before each epoch)."""
@@ -125,11 +135,12 @@ class ClipDataset(Dataset):
             self.skeleton(int(vid))
 
     def img_shape(self, vid: int) -> tuple[int, int]:
-        """(H, W) of the original video: from the mp4 if present, else the skeleton, else iMiGUE's 720x1280."""
+        """(H, W) of the original video: from the mp4 (or its proxy's metadata) if present, else the skeleton,
+        else iMiGUE's 720x1280."""
         vid = int(vid)
         if vid not in self._img_shapes:
             try:
-                shape = self.reader.frame_shape(vid)
+                shape = self.reader.source_shape(vid)
             except FileNotFoundError:
                 sk = self._skeletons.get(vid)
                 shape = tuple(sk.img_shape) if sk is not None and sk.img_shape else IMIGUE_IMG_SHAPE

@@ -14,7 +14,12 @@ differs (``img_shape`` of keypoints stays the source's; :func:`proxy_info` retur
 metadata). A source whose decoded frame count differs from its container's count, or whose timestamps
 are not evenly spaced, is refused with an error naming it, since indices would then drift.
 
+    python -m clipmg_lib.data.video_proxy --root IMIGUE_ROOT --out data/cache/proxy   # every video of a dataset
     python -m clipmg_lib.data.video_proxy SRC_DIR_OR_FILES... --out data/cache/proxy [--short-side 256 --gop 16]
+
+Then read them with ``ClipDataset(..., proxy_root='data/cache/proxy')`` (or ``ClipReader(proxy_root=...)``).
+Each proxy is written atomically and finished ones are skipped, so a stopped run resumes where it stopped;
+a video that cannot be made frame-exact is reported and skipped (exit status 1 at the end).
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ import argparse
 import json
 import os
 import sys
+from collections import Counter
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -149,31 +155,73 @@ def proxy_info(path: str | os.PathLike) -> dict:
 
 
 def make_proxies(sources: Iterable[str | os.PathLike], out_root: str | os.PathLike,
-                 spec: ProxySpec = ProxySpec(), progress: bool = True) -> list[Path]:
+                 spec: ProxySpec = ProxySpec(), progress: bool = True,
+                 errors: list[str] | None = None) -> list[Path]:
     """Proxies of many videos under ``<out_root>/<spec.tag>/``; finished ones are skipped, so a stopped run
-    resumes with the next unfinished video (each proxy is written atomically)."""
+    resumes with the next unfinished video (each proxy is written atomically).
+
+    ``errors``: when a list is given, a video that fails (:class:`ProxyError`, missing file) is skipped and
+    its message appended there; otherwise the first failure raises. Returns the proxies made or found.
+    """
     from tqdm.auto import tqdm
 
     sources = [Path(s) for s in sources]
+    dup = sorted(stem for stem, n in Counter(s.stem for s in sources).items() if n > 1)
+    if dup:
+        raise ProxyError(f"two sources share the file name(s) {dup[:5]}: their proxies would collide in "
+                         f"{Path(out_root) / spec.tag}")
+    done: list[Path] = []
     it = tqdm(sources, desc="proxies", unit="video", file=sys.stderr) if progress else sources
-    return [make_proxy(s, proxy_path(s, out_root, spec), spec, progress=progress) for s in it]
+    for s in it:
+        try:
+            done.append(make_proxy(s, proxy_path(s, out_root, spec), spec, progress=progress))
+        except (ProxyError, FileNotFoundError) as exc:
+            if errors is None:
+                raise
+            errors.append(str(exc))
+    return done
+
+
+def dataset_sources(root: str | os.PathLike) -> list[Path]:
+    """The mp4 of every video of an iMiGUE root in the MiGA layout (all splits), by video id."""
+    from .layout_on_disk import IMiGUELayout
+
+    layout = IMiGUELayout(root)
+    if not Path(root).is_dir():
+        raise FileNotFoundError(f"{root}: dataset root not found")
+    found = []
+    for vid in layout.videos():
+        try:
+            found.append(layout.video_path(vid))
+        except FileNotFoundError:  # a skeleton-only video (no RGB in this copy)
+            continue
+    if not found:
+        raise FileNotFoundError(f"{root}: no RGB videos found in the MiGA layout")
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("sources", nargs="+", help="mp4 files, or folders searched recursively for *.mp4")
+    ap.add_argument("sources", nargs="*", help="mp4 files, or folders searched recursively for *.mp4")
+    ap.add_argument("--root", help="an iMiGUE root (MiGA layout): proxies of all its videos")
     ap.add_argument("--out", required=True, help="proxy root; files go to <out>/<spec tag>/<stem>.mp4")
     ap.add_argument("--short-side", type=int, default=ProxySpec.short_side)
     ap.add_argument("--gop", type=int, default=ProxySpec.gop)
     ap.add_argument("--crf", type=int, default=ProxySpec.crf)
+    ap.add_argument("--preset", default=ProxySpec.preset, help="x264 preset (speed of the one-off encode)")
     args = ap.parse_args(argv)
-    files: list[Path] = []
+    if not args.sources and not args.root:
+        ap.error("give --root or source files/folders")
+    files: list[Path] = dataset_sources(args.root) if args.root else []
     for s in map(Path, args.sources):
         files += sorted(s.rglob("*.mp4")) if s.is_dir() else [s]
-    spec = ProxySpec(args.short_side, args.gop, args.crf)
-    for p in make_proxies(files, args.out, spec):
-        print(p)
-    return 0
+    spec = ProxySpec(args.short_side, args.gop, args.crf, args.preset)
+    errors: list[str] = []
+    made = make_proxies(files, args.out, spec, errors=errors)
+    print(f"{len(made)} of {len(files)} proxies in {Path(args.out) / spec.tag}")
+    for e in errors:
+        print(f"failed: {e}", file=sys.stderr)
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":
