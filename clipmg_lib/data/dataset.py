@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 from .annotations import CLIP_INDEX_COLUMNS
 from .layout_on_disk import IMiGUELayout
 from .layouts import get_layout
+from .shared_epoch import SharedEpoch
 from .skeleton import Skeleton
 from .skeleton_io import read_light_hand_csv, read_skeleton
 from .video import ClipReader, sample_frame_indices
@@ -83,7 +84,7 @@ class ClipDataset(Dataset):
         self.image_size = image_size
         self.mode = mode
         self.seed = int(seed)
-        self.epoch = 0
+        self._epoch = SharedEpoch(0)  # DataLoader workers (persistent ones too) see set_epoch
         self.skeleton_source = skeleton_source
         self.layout = layout
         self.pose_pipeline = pose_pipeline
@@ -107,9 +108,18 @@ class ClipDataset(Dataset):
                 f"size={self.image_size}, mode={self.mode!r}, skeleton={self.skeleton_source}/{self.layout}"
                 + (f", proxy_root={str(self.reader.proxy_root)!r}" if self.reader.proxy_root is not None else "") + ")")
 
+    @property
+    def epoch(self) -> int:
+        return self._epoch.get()
+
+    @epoch.setter
+    def epoch(self, epoch: int) -> None:
+        self._epoch.set(epoch)
+
     def set_epoch(self, epoch: int) -> None:
-        """Select the epoch whose random draws ``mode='train'`` uses (call before each epoch)."""
-        self.epoch = int(epoch)
+        """Select the epoch whose random draws ``mode='train'`` uses (call before each epoch; reaches
+        DataLoader workers already running, see :mod:`clipmg_lib.data.shared_epoch`)."""
+        self._epoch.set(epoch)
 
     # ---------------------------------------------------------------------------------- skeletons
     def skeleton_file(self, vid: int):
@@ -148,20 +158,32 @@ class ClipDataset(Dataset):
         return self._img_shapes[vid]
 
     # ------------------------------------------------------------------------------------ samples
-    def frame_indices(self, i: int) -> np.ndarray:
-        """The frame indices sample ``i`` uses at the current epoch (deterministic in ``(seed, epoch, i)``)."""
-        if self.mode == "train":
-            rng = np.random.default_rng([self.seed, self.epoch, int(i)])
+    def frame_indices(self, i: int, mode: str | None = None, epoch: int | None = None) -> np.ndarray:
+        """The frame indices sample ``i`` uses at the current epoch (deterministic in ``(seed, epoch, i)``).
+
+        ``mode``/``epoch`` override the dataset's (e.g. the feature cache asks for every view of a clip).
+        """
+        mode = self.mode if mode is None else mode
+        if mode == "train":
+            epoch = self.epoch if epoch is None else int(epoch)
+            rng = np.random.default_rng([self.seed, epoch, int(i)])
             return sample_frame_indices(self._start[i], self._end[i], self.num_frames, "random", rng)
+        if mode != "eval":
+            raise ValueError(f"ClipDataset: mode must be one of {MODES}, got {mode!r}")
         return sample_frame_indices(self._start[i], self._end[i], self.num_frames, "uniform")
 
     def __getitem__(self, i: int) -> dict[str, Any]:
+        return self.get(i)
+
+    def get(self, i: int, frame_inds: np.ndarray | None = None, load_frames: bool | None = None) -> dict[str, Any]:
+        """Sample ``i`` (the module docstring's dict); ``frame_inds`` (T,) replaces the sampled indices and
+        ``load_frames`` the dataset's setting (the feature cache reads the frames of all views at once)."""
         if not -len(self) <= i < len(self):
             raise IndexError(f"ClipDataset index {i} out of range for {len(self)} clips")
         i = int(i) % len(self)
         vid, start, end = int(self._video[i]), int(self._start[i]), int(self._end[i])
         sid = self._sample_id[i]
-        frame_inds = self.frame_indices(i)
+        frame_inds = self.frame_indices(i) if frame_inds is None else np.asarray(frame_inds, dtype=np.int64)
         skeleton = self.skeleton(vid)
         try:
             clip = skeleton.frames(start, end)
@@ -178,7 +200,7 @@ class ClipDataset(Dataset):
             "layout": self.layout,
             "epoch": self.epoch,
         }
-        if self.load_frames:
+        if self.load_frames if load_frames is None else load_frames:
             sample["imgs"] = self.reader.read(vid, frame_inds)
         sample["img_shape"] = self.img_shape(vid)
         if self.pose_pipeline is not None:

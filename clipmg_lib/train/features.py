@@ -1,8 +1,11 @@
 """Fill the feature caches of one split: frozen-CLIP tokens and the sampled skeletons, per view.
 
-One pass over a split's clips per view: :class:`clipmg_lib.data.dataset.ClipDataset` decodes the sampled
-frames and the skeleton on the same frame indices; the model's frozen ``encode_frames`` turns the frames
-into tokens (batched, on the GPU when there is one, bf16 autocast there), and the skeleton after
+One pass over a split's clips for all views at once: for each clip, the frame indices of every view still
+to cache are drawn (:meth:`clipmg_lib.data.dataset.ClipDataset.frame_indices`), their union is decoded in
+one :meth:`~clipmg_lib.data.video.ClipReader.read` and split per view (5x less decoding than one pass per
+view for 1 + 4 views, since every pass seeks to the clip again; docs/PERFORMANCE.md), and the skeleton is
+taken on the same indices. The model's frozen ``encode_frames`` turns each view's frames into tokens
+(batched per view, on the GPU when there is one, bf16 autocast there), and the skeleton after
 ``InterpolateMissing -> SelectFrames -> ConvertLayout`` is stored as it is (pixels, float32). Heatmaps are
 **not** cached: they are 1.1 MB per clip (22 x 8 x 56 x 56 float16) against 2.4 ms to draw them from the
 skeleton on this 2-core CPU, so :class:`~clipmg_lib.train.cached_dataset.CachedClipDataset` draws them on
@@ -76,29 +79,65 @@ def _collate(items: list[dict]) -> dict[str, Any]:
     return out
 
 
-def _dataset(index: pd.DataFrame, root: Path, view: str, num_frames: int, image_size: int | None, seed: int,
-             load_frames: bool, skeleton_source: str):
+def _dataset(index: pd.DataFrame, root: Path, num_frames: int, image_size: int | None, seed: int,
+             skeleton_source: str, proxy_root: str | Path | None = None):
+    """The split's ``ClipDataset`` (frames are read by :class:`_ClipViews`, all views of a clip at once)."""
     from ..data.dataset import ClipDataset
 
-    mode = "eval" if view == "uniform" else "train"
     pipeline = Compose([InterpolateMissing(), SelectFrames(), ConvertLayout(POSE_LAYOUT)])
-    ds = ClipDataset(index, root, num_frames=num_frames, image_size=image_size, mode=mode, seed=seed,
-                     skeleton_source=skeleton_source, pose_pipeline=pipeline, load_frames=load_frames)
-    if mode == "train":
-        ds.set_epoch(int(view[len("random"):]))
-    return ds
+    return ClipDataset(index, root, num_frames=num_frames, image_size=image_size, mode="eval", seed=seed,
+                       skeleton_source=skeleton_source, pose_pipeline=pipeline, load_frames=False,
+                       proxy_root=proxy_root)
+
+
+def view_frame_indices(ds, i: int, view: str) -> np.ndarray:
+    """Frame indices of clip ``i`` in ``view``: ``uniform`` = TSN segment centres, ``random<k>`` = the
+    ``ClipDataset(mode='train')`` draw of epoch ``k`` (seeded by ``(seed, k, i)``)."""
+    if view == "uniform":
+        return ds.frame_indices(i, mode="eval")
+    if view.startswith("random") and view[len("random"):].isdigit():
+        return ds.frame_indices(i, mode="train", epoch=int(view[len("random"):]))
+    raise ValueError(f"unknown view {view!r}; expected 'uniform' or 'random<k>'")
+
+
+class _ClipViews(torch.utils.data.Dataset):
+    """Item ``i``: ``{view: sample}`` for ``views``; the frames of ``frame_views`` come from ONE read of the
+    union of their indices (split afterwards), the skeleton of each view from the same indices."""
+
+    def __init__(self, ds, views: Sequence[str], frame_views: Sequence[str]) -> None:
+        self.ds, self.views, self.frame_views = ds, list(views), list(frame_views)
+
+    def __len__(self) -> int:
+        return len(self.ds)
+
+    def __getitem__(self, i: int) -> dict[str, dict]:
+        inds = {v: view_frame_indices(self.ds, i, v) for v in self.views}
+        out = {v: self.ds.get(i, frame_inds=inds[v], load_frames=False) for v in self.views}
+        if self.frame_views:
+            union = np.concatenate([inds[v] for v in self.frame_views])
+            frames = self.ds.reader.read(int(out[self.views[0]]["video"]), union)
+            for v, part in zip(self.frame_views, np.split(frames, len(self.frame_views))):
+                out[v]["imgs"] = part
+        return out
+
+
+def _collate_views(items: list[dict[str, dict]]) -> dict[str, dict[str, Any]]:
+    return {v: _collate([it[v] for it in items]) for v in items[0]}
 
 
 def build_split_caches(model: torch.nn.Module, index: pd.DataFrame, dataset_root: str | Path, views: Sequence[str],
                        cache_root: str | Path, *, seed: int = 0, skeleton_source: str = "dataset",
                        batch_size: int = 32, num_workers: int = 0, dist_info: DistInfo | None = None,
-                       progress: bool = True, need_tokens: bool | None = None, need_pose: bool = True) -> SplitCaches:
+                       progress: bool = True, need_tokens: bool | None = None, need_pose: bool = True,
+                       proxy_root: str | Path | None = None) -> SplitCaches:
     """Make sure the tokens and skeletons of ``views`` of the clips in ``index`` are cached; return the caches.
 
     ``model``: a CLIP-MG model (only ``encode_frames``/``preprocess`` and its config are used). The
     backbone must be frozen (``model.tokens_cacheable``); a model without RGB gets no token cache.
+    All views still missing are built in one pass over the clips (each clip's frames decoded once).
     Shards already on disk are skipped, so an interrupted build resumes and a finished one costs a few
-    file checks.
+    file checks. ``proxy_root``: read frames from seek-friendly proxies where they exist
+    (:mod:`clipmg_lib.data.video_proxy`; same frame indices, so the cache key does not change).
     """
     dist_info = dist_info or current_dist_info()
     root = Path(dataset_root).resolve()
@@ -123,52 +162,60 @@ def build_split_caches(model: torch.nn.Module, index: pd.DataFrame, dataset_root
     device = dist_info.device
     if need_tokens:
         model.backbone.to(device)
-    for view in views:
-        todo_tokens = tokens is not None and not tokens.is_complete(view)
-        todo_pose = pose is not None and not pose.is_complete(view)
-        if not (todo_tokens or todo_pose):
-            continue
-        t0 = time.perf_counter()
-        ds = _dataset(index, root, view, num_frames, int(model.image_size) if uses_rgb else None, seed,
-                      load_frames=todo_tokens, skeleton_source=skeleton_source)
-        shards = sorted(set((tokens.missing_shards(view) if todo_tokens else [])
-                            + (pose.missing_shards(view) if todo_pose else [])))
-        mine = [s for s in shards if s % dist_info.world_size == dist_info.rank]
-        ref = tokens if todo_tokens else pose
-        rows_total = sum(len(ref.shard_rows(s)) for s in mine)
-        bar = tqdm(total=rows_total, desc=f"caching {view} ({len(index)} clips)", disable=not (progress and dist_info.is_main),
-                   dynamic_ncols=True, leave=False)
-        for shard in mine:
-            rows = ref.shard_rows(shard)
-            loader = DataLoader(Subset(ds, list(rows)), batch_size=batch_size, num_workers=num_workers,
-                                collate_fn=_collate)
-            parts: dict[str, list[np.ndarray]] = {}
-            for batch in loader:
-                if todo_tokens:
+    views = list(views)
+    for v in views:  # fail before any work on a bad view name
+        if v != "uniform" and not (v.startswith("random") and v[len("random"):].isdigit()):
+            raise ValueError(f"unknown view {v!r}; expected 'uniform' or 'random<k>'")
+    # which shards each view still lacks, per cache
+    tok_todo = {v: set(tokens.missing_shards(v)) for v in views if tokens is not None and not tokens.is_complete(v)}
+    pose_todo = {v: set(pose.missing_shards(v)) for v in views if pose is not None and not pose.is_complete(v)}
+    todo_views = [v for v in views if v in tok_todo or v in pose_todo]
+    if not todo_views:
+        return SplitCaches(index=index, tokens=tokens, pose=pose, views=views)
+    t0 = time.perf_counter()
+    ds = _dataset(index, root, num_frames, int(model.image_size) if uses_rgb else None, seed, skeleton_source,
+                  proxy_root)
+    ref = tokens if tokens is not None else pose
+    shards = sorted(set().union(*tok_todo.values(), *pose_todo.values()))
+    mine = [s for s in shards if s % dist_info.world_size == dist_info.rank]
+    bar = tqdm(total=sum(len(ref.shard_rows(s)) for s in mine),
+               desc=f"caching {'+'.join(todo_views)} ({len(index)} clips)",
+               disable=not (progress and dist_info.is_main), dynamic_ncols=True, leave=False)
+    for shard in mine:
+        tok_views = [v for v in todo_views if shard in tok_todo.get(v, ())]
+        pose_views = [v for v in todo_views if shard in pose_todo.get(v, ())]
+        shard_views = [v for v in todo_views if v in tok_views or v in pose_views]
+        loader = DataLoader(Subset(_ClipViews(ds, shard_views, tok_views), list(ref.shard_rows(shard))),
+                            batch_size=batch_size, num_workers=num_workers, collate_fn=_collate_views)
+        parts: dict[str, dict[str, list[np.ndarray]]] = {v: {} for v in shard_views}
+        for batch in loader:
+            for v in shard_views:
+                b = batch[v]
+                if v in tok_views:
                     with torch.no_grad(), _autocast(device):
-                        frames = model.preprocess(batch["imgs"]).to(device)
-                        tok = model.encode_frames(frames)
-                    parts.setdefault("tokens", []).append(tok.float().cpu().numpy().astype(np.float16))
+                        tok = model.encode_frames(model.preprocess(b["imgs"]).to(device))
+                    parts[v].setdefault("tokens", []).append(tok.float().cpu().numpy().astype(np.float16))
                 for key in ("frame_inds", "keypoint", "keypoint_score", "img_shape"):
-                    if key in batch:
-                        parts.setdefault(key, []).append(batch[key])
-                bar.update(len(batch["frame_inds"]))
-            arrays = {k: np.concatenate(v) for k, v in parts.items()}
-            if todo_tokens and not tokens.shard_done(view, shard):
-                tokens.write_shard(view, shard, {"tokens": arrays["tokens"], "frame_inds": arrays["frame_inds"]})
-            if todo_pose and not pose.shard_done(view, shard):
-                pose.write_shard(view, shard, {k: arrays[k] for k in ("frame_inds", "keypoint", "keypoint_score",
-                                                                       "img_shape")})
-        bar.close()
-        barrier()
-        if dist_info.is_main:
-            info = {"seconds": round(time.perf_counter() - t0, 1), "device": str(device)}
-            if todo_tokens:
-                tokens.mark_complete(view, info)
-            if todo_pose:
-                pose.mark_complete(view, info)
-        barrier()
-    return SplitCaches(index=index, tokens=tokens, pose=pose, views=list(views))
+                    parts[v].setdefault(key, []).append(b[key])
+            bar.update(len(batch[shard_views[0]]["frame_inds"]))
+        for v in shard_views:
+            arrays = {k: np.concatenate(a) for k, a in parts[v].items()}
+            if v in tok_views and not tokens.shard_done(v, shard):
+                tokens.write_shard(v, shard, {"tokens": arrays["tokens"], "frame_inds": arrays["frame_inds"]})
+            if v in pose_views and not pose.shard_done(v, shard):
+                pose.write_shard(v, shard, {k: arrays[k] for k in ("frame_inds", "keypoint", "keypoint_score",
+                                                                   "img_shape")})
+    bar.close()
+    barrier()
+    if dist_info.is_main:
+        info = {"seconds": round(time.perf_counter() - t0, 1), "device": str(device), "built_with": todo_views}
+        for v in todo_views:
+            if v in tok_todo:
+                tokens.mark_complete(v, info)
+            if v in pose_todo:
+                pose.mark_complete(v, info)
+    barrier()
+    return SplitCaches(index=index, tokens=tokens, pose=pose, views=views)
 
 
 def _autocast(device: torch.device):
