@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..data.shared_epoch import SharedEpoch
 from ..pose.heatmap import GeneratePoseHeatmap
 from ..pose.transforms import Compose, RandomAffine
 from .feature_cache import FeatureCacheError
@@ -51,7 +52,8 @@ class CachedClipDataset(Dataset):
             raise ValueError(f"mode must be 'train' or 'eval', got {mode!r}")
         if mode == "eval" and len(views) != 1:
             raise ValueError(f"evaluation reads one view at a time, got {list(views)}")
-        self.caches, self.views, self.mode, self.seed, self.epoch = caches, list(views), mode, int(seed), 0
+        self.caches, self.views, self.mode, self.seed = caches, list(views), mode, int(seed)
+        self._epoch = SharedEpoch(0)  # DataLoader workers (persistent ones too) see set_epoch
         self.labels = caches.labels
         self.sample_ids = caches.sample_ids
         self.with_tokens = with_tokens
@@ -70,8 +72,13 @@ class CachedClipDataset(Dataset):
                     raise FeatureCacheError(f"view {v!r}: the token cache {caches.tokens.folder} and the pose cache "
                                             f"{caches.pose.folder} were sampled on different frames; rebuild them")
 
+    @property
+    def epoch(self) -> int:
+        return self._epoch.get()
+
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
+        """Select the epoch (view choice, pose jitter); reaches running DataLoader workers too."""
+        self._epoch.set(epoch)
 
     def __len__(self) -> int:
         return len(self.labels)

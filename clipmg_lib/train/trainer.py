@@ -164,7 +164,7 @@ class Trainer:
         self.train_loader = DataLoader(train_set, batch_size=self.per_rank_batch, sampler=self.sampler,
                                        num_workers=config.num_workers, drop_last=False,
                                        pin_memory=self.device.type == "cuda",
-                                       persistent_workers=False)
+                                       persistent_workers=config.num_workers > 0)
         self.steps_per_epoch = len(self.train_loader)
         self.optimizer = build_optimizer(self.model, config.lr, config.weight_decay)
         self.scheduler = build_scheduler(self.optimizer, self.steps_per_epoch, config.epochs,
