@@ -71,7 +71,7 @@ def test_cross_attention_weights_and_temporal_order():
     # learned temporal positions: reversing the frames changes the result, pooling would not
     v_rev = xattn(queries, tokens.flip(1))[0]
     assert not torch.allclose(v, v_rev, atol=1e-5)
-    pool = TokenPooling(20, 16)
+    pool = TokenPooling("appearance+change", 20, 16)
     torch.testing.assert_close(pool(tokens), pool(tokens.flip(1)))
     with pytest.raises(ValueError, match="built for 5 frames"):
         xattn(queries, torch.randn(2, 4, 10, 20))
@@ -108,18 +108,34 @@ def test_heads():
     assert LinearHead(16, 32, 0.0)(h).shape == (5, 32)
 
 
-def test_temporal_residual_sees_change_not_appearance():
-    cfg = CrossAttentionConfig(heads=2, layers=1, dropout=0.0, temporal_residual=True)
+def test_change_features_see_change_not_appearance():
+    cfg = CrossAttentionConfig(heads=2, layers=1, dropout=0.0, token_features="change")
     xattn = QueryCrossAttention(cfg, token_dim=12, dim=8, num_frames=4).eval()
-    with torch.no_grad():
-        xattn.token_proj.weight.zero_()  # keep only the residual path (and the temporal positions)
+    assert xattn.embed.appearance_proj is None and xattn.embed.change_proj is not None
     queries = torch.randn(1, 3, 8, generator=G)
     tokens = torch.randn(1, 4, 5, 12, generator=G)
     v = xattn(queries, tokens)[0]
-    static = tokens + torch.randn(1, 1, 5, 12, generator=G)  # same appearance change in every frame
+    static = tokens + torch.randn(1, 1, 5, 12, generator=G)  # another look, the same in every frame
     torch.testing.assert_close(xattn(queries, static)[0], v)
     moving = tokens.clone()
     moving[:, 2] += 1.0  # something happens in frame 2
     assert not torch.allclose(xattn(queries, moving)[0], v, atol=1e-4)
-    plain = QueryCrossAttention(CrossAttentionConfig(temporal_residual=False, heads=2), 12, 8, 4)
-    assert plain.residual_proj is None
+    # with the appearance term the look matters too
+    both = QueryCrossAttention(CrossAttentionConfig(heads=2, dropout=0.0), 12, 8, 4).eval()
+    assert both.embed.appearance_proj is not None and both.embed.change_proj is not None
+    assert not torch.allclose(both(queries, static)[0], both(queries, tokens)[0], atol=1e-4)
+    plain = QueryCrossAttention(CrossAttentionConfig(token_features="appearance", heads=2), 12, 8, 4)
+    assert plain.embed.change_proj is None
+    with pytest.raises(ValueError, match="token_features"):
+        QueryCrossAttention(CrossAttentionConfig(token_features="motion", heads=2), 12, 8, 4)
+
+
+def test_token_pooling_of_change_features_is_not_degenerate():
+    """Pooling the *embedded* change (after LayerNorm) is informative, unlike the mean residual (always 0)."""
+    pool = TokenPooling("change", 12, 8).eval()
+    tokens = torch.randn(3, 4, 5, 12, generator=G)
+    still = tokens[:, :1].expand(-1, 4, -1, -1)
+    v_moving, v_still = pool(tokens), pool(still)
+    assert not torch.allclose(v_moving, v_still, atol=1e-3)
+    # every still clip looks alike, whatever it looks like
+    torch.testing.assert_close(v_still, v_still[:1].expand(3, -1))

@@ -9,7 +9,7 @@
 
 Ablations change what is computed (see ``ModelConfig.switches``): ``rgb_only`` drops the pose branch
 (h = v), ``pose_only`` drops RGB (h = p), ``no_pose_guidance`` builds queries from text alone,
-``no_cross_attention`` average-pools the tokens instead, ``no_gate`` concatenates, ``zero_shot``
+``no_cross_attention`` average-pools the token embeddings instead, ``no_gate`` concatenates, ``zero_shot``
 compares the frames' mean CLS embedding with the class prompts, as CLIP does, with nothing trained.
 """
 from __future__ import annotations
@@ -55,7 +55,7 @@ class CLIPMG(nn.Module):
             self.query_generator = PoseGuidedQueryGenerator(cfg.queries, text_dim, d, cfg.uses_pose_guidance)
             self.cross_attention = QueryCrossAttention(cfg.cross_attention, token_dim, d, cfg.num_frames)
         elif cfg.uses_rgb and not cfg.zero_shot:
-            self.token_pooling = TokenPooling(token_dim, d)
+            self.token_pooling = TokenPooling(cfg.cross_attention.token_features, token_dim, d)
         self.fusion = build_fusion(cfg.fusion, d) if (cfg.uses_rgb and cfg.uses_pose) else None
         self.head = None if cfg.zero_shot else build_head(cfg.head, d, text_dim, k)
 

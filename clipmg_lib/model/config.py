@@ -104,13 +104,15 @@ class QueryConfig:
 class CrossAttentionConfig:
     """Queries attend over the spatio-temporal CLIP tokens (pre-norm decoder layers).
 
-    enabled: ``False`` replaces cross-attention by average pooling of all visual tokens.
-    temporal_residual: also project each token's deviation from its mean over the clip's frames
-        (what changes during the clip) into the keys/values.
+    enabled: ``False`` replaces cross-attention by average pooling of the same token embeddings.
+    token_features: what each visual token contributes to the keys/values (and to the pooled feature of
+        ``enabled=False``): ``appearance`` the token itself (x W_a), ``change`` its deviation from its mean
+        over the clip's frames ((x - mean_t x) W_c: what moves during the clip), or ``appearance+change``
+        both, through separate projections. Paper-silent; see docs/RECONSTRUCTION.md.
     """
 
     enabled: bool = True
-    temporal_residual: bool = True
+    token_features: Literal["appearance", "change", "appearance+change"] = "appearance+change"
     heads: int = 8
     layers: int = 1
     dropout: float = 0.1

@@ -1,18 +1,22 @@
 """Cross-attention of the (pose-guided) queries over the spatio-temporal CLIP visual tokens.
 
-    X = LN( x W_v + b_v + (x - mean_t x) W_r + tpos[t] )   (B, T*N, d)  N = 1 + P tokens per frame
+    X = LN( x W_a + b_a  +  (x - mean_t x) W_c  +  tpos[t] )   (B, T*N, d)  N = 1 + P tokens per frame
     for each layer (pre-norm decoder layer, no self-attention):
         Q <- Q + MHA( LN(Q), X, X )                   attention weights A (B, heads, Q, T*N)
         Q <- Q + FFN( LN(Q) )
     v = LN( mean_q Q )                                (B, d)       the pose-guided visual feature
 
-``tpos`` is a learned temporal position embedding (one vector per frame, shared by the frame's
-tokens); spatial position is already inside the CLIP tokens. The temporal residual ``x - mean_t x``
-(token by token, over the clip's frames; ``cross_attention.temporal_residual``) lets the keys carry what
-*changes* during the clip next to what it looks like: a micro-gesture is a small change on a person
-whose appearance dominates every token, and attention weights, being a convex mix, cannot subtract
-frames by themselves. The last layer's weights are returned
-for visualisation; reshape to (B, heads, Q, T, N) to see them per frame.
+``X`` is the :class:`TokenEmbedding`. ``tpos`` is a learned temporal position embedding (one vector per
+frame, shared by the frame's tokens); spatial position is already inside the CLIP tokens. Which of the
+two token terms exist is ``cross_attention.token_features``: ``appearance`` (x W_a, what each patch
+looks like), ``change`` ((x - mean_t x) W_c, token by token over the clip's frames: what moves), or
+both. A micro-gesture is a small change on a person whose appearance dominates every token, and
+attention weights, being a convex mix, cannot subtract frames by themselves; in iMiGUE's cross-subject
+protocol the appearance is also the subject's identity, which does not transfer to test subjects.
+
+The ``no_cross_attention`` ablation (:class:`TokenPooling`) average-pools the same embedding (without
+``tpos``), so the ablation removes the attention and nothing else. The last layer's weights are
+returned for visualisation; reshape to (B, heads, Q, T, N) to see them per frame.
 """
 from __future__ import annotations
 
@@ -41,29 +45,54 @@ class CrossAttentionLayer(nn.Module):
         return q, attn
 
 
+class TokenEmbedding(nn.Module):
+    """``tokens (B, T, N, D_v) -> X (B, T*N, d)``: the token terms of ``token_features``, ``tpos``, LayerNorm.
+
+    ``appearance_proj`` (x W_a + b_a) and ``change_proj`` ((x - mean_t x) W_c) exist as the config asks;
+    ``num_frames=None`` leaves out the temporal positions (order-free pooling).
+    """
+
+    def __init__(self, token_features: str, token_dim: int, dim: int, num_frames: int | None):
+        super().__init__()
+        if token_features not in ("appearance", "change", "appearance+change"):
+            raise ValueError(f"token_features must be 'appearance', 'change' or 'appearance+change', "
+                             f"got {token_features!r}")
+        self.token_features = token_features
+        self.appearance_proj = nn.Linear(token_dim, dim) if "appearance" in token_features else None
+        self.change_proj = (nn.Linear(token_dim, dim, bias=self.appearance_proj is None)
+                            if "change" in token_features else None)
+        self.temporal_pos = nn.Parameter(torch.randn(num_frames, dim) * 0.02) if num_frames else None
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        b, t, n, _ = tokens.shape
+        if self.temporal_pos is not None and t != self.temporal_pos.shape[0]:
+            raise ValueError(f"cross-attention was built for {self.temporal_pos.shape[0]} frames "
+                             f"(config num_frames), got tokens with T={t}")
+        proj = self.appearance_proj if self.appearance_proj is not None else self.change_proj
+        x = tokens.to(proj.weight.dtype)
+        x_emb = 0
+        if self.appearance_proj is not None:
+            x_emb = self.appearance_proj(x)
+        if self.change_proj is not None:
+            x_emb = x_emb + self.change_proj(x - x.mean(dim=1, keepdim=True))
+        if self.temporal_pos is not None:
+            x_emb = x_emb + self.temporal_pos[None, :, None, :]
+        return self.norm(x_emb.reshape(b, t * n, -1))
+
+
 class QueryCrossAttention(nn.Module):
     """``(queries (B, Q, d), tokens (B, T, N, D_v)) -> (v (B, d), attended (B, Q, d), attn (B, h, Q, T*N))``."""
 
     def __init__(self, cfg: CrossAttentionConfig, token_dim: int, dim: int, num_frames: int):
         super().__init__()
-        self.token_proj = nn.Linear(token_dim, dim)
-        self.residual_proj = nn.Linear(token_dim, dim, bias=False) if cfg.temporal_residual else None
-        self.temporal_pos = nn.Parameter(torch.randn(num_frames, dim) * 0.02)
-        self.norm_kv = nn.LayerNorm(dim)
+        self.embed = TokenEmbedding(cfg.token_features, token_dim, dim, num_frames)
         self.layers = nn.ModuleList(CrossAttentionLayer(dim, cfg.heads, cfg.dropout, cfg.ffn_ratio)
                                     for _ in range(cfg.layers))
         self.norm_out = nn.LayerNorm(dim)
 
     def forward(self, queries: torch.Tensor, tokens: torch.Tensor):
-        b, t, n, _ = tokens.shape
-        if t != self.temporal_pos.shape[0]:
-            raise ValueError(f"cross-attention was built for {self.temporal_pos.shape[0]} frames "
-                             f"(config num_frames), got tokens with T={t}")
-        x = tokens.to(self.token_proj.weight.dtype)
-        kv = self.token_proj(x) + self.temporal_pos[None, :, None, :]
-        if self.residual_proj is not None:
-            kv = kv + self.residual_proj(x - x.mean(dim=1, keepdim=True))
-        kv = self.norm_kv(kv.reshape(b, t * n, -1))
+        kv = self.embed(tokens)
         q, attn = queries, None
         for layer in self.layers:
             q, attn = layer(q, kv)
@@ -71,13 +100,16 @@ class QueryCrossAttention(nn.Module):
 
 
 class TokenPooling(nn.Module):
-    """The ``no_cross_attention`` ablation: ``v = LN( mean_{t,n} tokens W_v + b_v )`` (B, d), no queries."""
+    """The ``no_cross_attention`` ablation: ``v = LN( W mean_{t,n} X + b )`` (B, d), no queries.
 
-    def __init__(self, token_dim: int, dim: int):
+    ``X`` is the cross-attention's :class:`TokenEmbedding` without temporal positions (pooling is order-free).
+    """
+
+    def __init__(self, token_features: str, token_dim: int, dim: int):
         super().__init__()
-        self.token_proj = nn.Linear(token_dim, dim)
+        self.embed = TokenEmbedding(token_features, token_dim, dim, None)
+        self.proj = nn.Linear(dim, dim)
         self.norm_out = nn.LayerNorm(dim)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        pooled = tokens.to(self.token_proj.weight.dtype).mean(dim=(1, 2))
-        return self.norm_out(self.token_proj(pooled))
+        return self.norm_out(self.proj(self.embed(tokens).mean(dim=1)))
