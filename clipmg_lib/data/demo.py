@@ -93,7 +93,7 @@ from .splits import clip_split
 log = logging.getLogger(__name__)
 
 #: Bump when the generator's output changes: existing demo datasets are then regenerated.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 MANIFEST_NAME = "demo_manifest.json"
 _INCOMPLETE_NAME = ".demo_incomplete.json"
 
@@ -142,7 +142,7 @@ _SMALL_VIDEOS = (
 )
 
 SIZES: dict[str, DemoSize] = {
-    "default": DemoSize("default", _DEFAULT_VIDEOS, clips_train=600, clips_test=220, min_clips_per_class=(6, 3),
+    "default": DemoSize("default", _DEFAULT_VIDEOS, clips_train=600, clips_test=500, min_clips_per_class=(6, 8),
                         max_clip_frames=150, length_scale=0.85, gap_frames=(6, 30)),
     "small": DemoSize("small", _SMALL_VIDEOS, clips_train=48, clips_test=30, min_clips_per_class=(1, 1),
                       max_clip_frames=40, length_scale=0.6, gap_frames=(4, 12)),

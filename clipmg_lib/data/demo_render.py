@@ -153,7 +153,7 @@ def render_frame(canvas: np.ndarray, scene: Scene, motion: VideoMotion, t: int) 
     for e in EAR:
         cv2.ellipse(canvas, _p(j[e]), (_r(0.016 * u), _r(0.026 * u)), 0, 0, 360, skin_dark, -1, _AA, _SHIFT)
     face_c = nose + (0, -0.012 * u)
-    cv2.ellipse(canvas, _p(face_c), (_r(0.072 * u * (1 + 0.14 * bulge)), _r(0.094 * u)), 0, 0, 360, app.skin,
+    cv2.ellipse(canvas, _p(face_c), (_r(0.072 * u * (1 + 0.25 * bulge)), _r(0.094 * u)), 0, 0, 360, app.skin,
                 -1, _AA, _SHIFT)
     cv2.ellipse(canvas, _p(nose + (0, -0.062 * u)), (_r(0.078 * u), _r(0.052 * u)), 0, 180, 360, app.hair, -1,
                 _AA, _SHIFT)
@@ -161,9 +161,9 @@ def render_frame(canvas: np.ndarray, scene: Scene, motion: VideoMotion, t: int) 
         cv2.circle(canvas, _p(j[e]), _r(0.009 * u), (25, 20, 20), -1, _AA, _SHIFT)
     cv2.circle(canvas, _p(nose), _r(0.008 * u), skin_dark, -1, _AA, _SHIFT)
     if bulge > 0.02:
-        blush = _mix(app.skin, BLUSH_COLOUR, 0.75 * bulge)
+        blush = _mix(app.skin, BLUSH_COLOUR, 0.9 * bulge)
         for s in (-1, 1):
-            cv2.circle(canvas, _p(nose + (s * 0.047 * u * (1 + 0.14 * bulge), 0.022 * u)), _r(0.022 * u), blush,
+            cv2.circle(canvas, _p(nose + (s * 0.047 * u * (1 + 0.25 * bulge), 0.022 * u)), _r(0.03 * u), blush,
                        -1, _AA, _SHIFT)
     pressed = float(tr.lips_pressed[t])
     lips = _mix(LIP_COLOUR, scene.lips_pressed, pressed) if pressed > 0.01 else LIP_COLOUR
@@ -195,9 +195,9 @@ def render_frame(canvas: np.ndarray, scene: Scene, motion: VideoMotion, t: int) 
         a = float(tr.pen_angle[t])
         palm = motion.palms[t, pen]
         d = np.array([np.cos(a) * (1 if pen == 0 else -1), np.sin(a)])
-        cv2.line(canvas, _p(palm - 0.05 * u * d), _p(palm + 0.09 * u * d), PEN_COLOUR, max(2, int(0.016 * u)),
+        cv2.line(canvas, _p(palm - 0.07 * u * d), _p(palm + 0.15 * u * d), PEN_COLOUR, max(2, int(0.028 * u)),
                  _AA, _SHIFT)
-        cv2.circle(canvas, _p(palm + 0.09 * u * d), _r(0.01 * u), (30, 30, 30), -1, _AA, _SHIFT)
+        cv2.circle(canvas, _p(palm + 0.15 * u * d), _r(0.016 * u), (30, 30, 30), -1, _AA, _SHIFT)
 
     # the microphone stands in front of the person
     mic_top = (scene.mic_x, ty - 0.2 * u)
