@@ -238,7 +238,9 @@ def test_default_size_plan():
     train = set(clips.loc[clips["split"] != "test", "raw_class"])
     test = set(clips.loc[clips["split"] == "test", "raw_class"])
     assert len(train & test) >= 12
-    assert 0.2 <= (clips["split"] == "test").mean() <= 0.35
+    # more test clips than iMiGUE's 25% share: enough to tell a few points of Top-1 from noise
+    test_clips = clips[clips["split"] == "test"]
+    assert len(test_clips) >= 500 and test_clips["raw_class"].value_counts().min() >= 8
     val_videos = {p.video.video for p in plans if p.video.split == "val"}
     assert len(val_videos) == 2 and val_videos <= MIGA_VALIDATION_VIDEOS
 
