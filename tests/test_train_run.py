@@ -98,3 +98,22 @@ def test_a_training_backbone_reads_frames_instead_of_the_cache(small_demo, tmp_p
     ckpt = load_checkpoint(tmp_path / "run" / "last.pt")
     assert any(k.startswith("backbone.visual.transformer.resblocks.2.") for k in ckpt["model"])  # the trained block
     assert not any(k.startswith("backbone.visual.transformer.resblocks.0.") for k in ckpt["model"])  # frozen ones
+
+
+def test_run_name_changes_with_model_config_and_regenerated_demo(tmp_path):
+    """A finished run is reused only for the same training config, model config and dataset."""
+    from clipmg_lib.data.demo import MANIFEST_NAME
+    from clipmg_lib.train.run import run_name
+
+    cfg = load_train_config("tiny_demo")
+    root = tmp_path / "demo"
+    root.mkdir()
+    base = run_name(cfg, root)
+    assert base.startswith("clipmg_tiny-") and run_name(cfg, root) == base
+    assert run_name(cfg.replace(device="cpu"), root) == base  # does not change the result
+    feats = cfg.replace(model_overrides={**cfg.model_overrides, "cross_attention__token_features": "appearance"})
+    assert run_name(feats, root) != base
+    (root / MANIFEST_NAME).write_text(json.dumps({"generator_version": 1, "seed": 0, "size": "default"}))
+    v1 = run_name(cfg, root)
+    (root / MANIFEST_NAME).write_text(json.dumps({"generator_version": 2, "seed": 0, "size": "default"}))
+    assert len({base, v1, run_name(cfg, root)}) == 3

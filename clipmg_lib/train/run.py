@@ -71,15 +71,26 @@ def cpu_threads(config: TrainConfig, device: torch.device):
 def run_name(config: TrainConfig, dataset_root: str | Path | None = None) -> str:
     """``<model>[_<ablation>]-<hash>``: the folder name of a run under ``<results>/train/``.
 
-    The hash covers the training config (minus fields that do not change the result, e.g. ``device``) and
-    the dataset root, so notebooks 06-08 and the ablation runner find each other's finished runs and two
-    different runs never share a folder.
+    The hash covers the training config (minus fields that do not change the result, e.g. ``device``), the
+    model config it resolves to (so editing a model JSON is a new run, not a stale reuse), and the dataset:
+    its root, plus the demo generator's manifest when there is one (a regenerated demo is a new run).
+    Notebooks 06-08 and the ablation runner thus find each other's finished runs, and two different runs
+    never share a folder.
     """
+    from ..data.demo import MANIFEST_NAME
+    from ..model.factory import get_model_config
     from .trainer import RESUMABLE_CHANGES
 
     ablation = config.model_overrides.get("ablation")
     fields = {k: v for k, v in config.to_dict().items() if k not in RESUMABLE_CHANGES}
-    key = stable_hash({"config": fields, "dataset": str(resolve_root(dataset_root).resolve())}, 8)
+    root = resolve_root(dataset_root).resolve()
+    manifest = root / MANIFEST_NAME
+    dataset = {"root": str(root)}
+    if manifest.is_file():
+        m = json.loads(manifest.read_text())
+        dataset["demo"] = {k: m.get(k) for k in ("generator_version", "seed", "size", "num_clips")}
+    model = get_model_config(config.model, **config.model_overrides).to_dict()
+    key = stable_hash({"config": fields, "model": model, "dataset": dataset}, 8)
     return f"{Path(config.model).stem}{'_' + ablation if ablation else ''}-{key}"
 
 
