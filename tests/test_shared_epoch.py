@@ -27,7 +27,7 @@ def tiny(tmp_path_factory):
 
 def _persistent(ds, collate=None):
     return DataLoader(ds, batch_size=len(ds), num_workers=1, persistent_workers=True, collate_fn=collate,
-                      multiprocessing_context="fork", timeout=120)
+                      multiprocessing_context="fork", timeout=300)
 
 
 def test_shared_epoch_copies():
