@@ -1,8 +1,11 @@
 """Plot helpers: the reductions are right and the figures are written as HTML."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from clipmg_lib.eval import metrics, plots
@@ -59,3 +62,39 @@ def test_figures_are_written(tmp_path):
         assert path.read_text().count("<html") == 1
     assert (tmp_path / "figures" / "plotly.min.js").stat().st_size > 1_000_000
     assert sorted(p.name for p in (tmp_path / "figures").iterdir() if p.name.startswith(".")) == []  # no temp files left
+
+
+def _bar():
+    return go.Figure(go.Bar(x=["a", "b"], y=[1, 2]))
+
+
+def test_png_only_where_static_export_works(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(plots, "_png_export_ok", None)
+    # no kaleido: HTML only, and png=True says what to install
+    monkeypatch.setattr(plots, "_kaleido_installed", lambda: False)
+    html = plots.save_figure(_bar(), tmp_path, "a")
+    assert html.is_file() and not html.with_suffix(".png").exists()
+    with pytest.raises(RuntimeError, match="pip install kaleido"):
+        plots.save_figure(_bar(), tmp_path, "a", png=True)
+    # kaleido and a browser: the PNG is written beside the HTML
+    monkeypatch.setattr(plots, "_png_export_ok", None)
+    monkeypatch.setattr(plots, "_kaleido_installed", lambda: True)
+    calls = []
+
+    def fake_write_image(self, path, format):
+        calls.append(format)
+        Path(path).write_bytes(b"\x89PNG\r\n")
+
+    monkeypatch.setattr(go.Figure, "write_image", fake_write_image)
+    assert plots.save_figure(_bar(), tmp_path, "b").with_suffix(".png").read_bytes().startswith(b"\x89PNG")
+    # kaleido without a browser: one warning, no partial file, and later figures do not try again
+    def no_browser(self, path, format):
+        calls.append("fail")
+        raise RuntimeError("Could not find Chrome")
+
+    monkeypatch.setattr(plots, "_png_export_ok", None)
+    monkeypatch.setattr(go.Figure, "write_image", no_browser)
+    plots.save_figure(_bar(), tmp_path, "c")
+    plots.save_figure(_bar(), tmp_path, "d")
+    assert calls == ["png", "fail"] and "no PNG export" in caplog.text
+    assert sorted(p.name for p in (tmp_path / "figures").glob("*.png")) == ["b.png"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from clipmg_lib.train.ablation import markdown_table, summarise_seeds, variant_config
+from clipmg_lib.train.ablation import markdown_table, mermaid_chart, summarise_seeds, variant_config
 from clipmg_lib.train.config import TrainConfig
 
 
@@ -32,6 +32,13 @@ def test_summary_over_seeds():
 def test_single_seed_has_no_spread():
     md = markdown_table(summarise_seeds(_runs([0])))
     assert "\u00b1" not in md and "| rgb_only | \u2717 | \u2713 | \u2717 | \u2713 | \u2717 | 50.0 |" in md
+
+
+def test_mermaid_chart_has_one_bar_per_variant():
+    chart = mermaid_chart(summarise_seeds(_runs([0, 1])))
+    assert chart.startswith("```mermaid\nxychart-beta\n") and chart.rstrip().endswith("```")
+    assert 'x-axis ["full", "rgb_only"]' in chart and "bar [55.0, " in chart
+    assert 'y-axis "Top-1 (%)" 0 --> 100' in chart
 
 
 def test_variant_config_replaces_only_the_ablation():

@@ -2,7 +2,8 @@
 
 Every ``*_figure`` function takes plain arrays / DataFrames and returns a ``plotly.graph_objects.Figure``;
 :func:`save_figure` writes it atomically as HTML next to one shared ``plotly.min.js`` (no network needed to
-open it, no PNG export needed: there may be no browser on the machine that ran the job).
+open it), and also as PNG where plotly's static export works (``kaleido`` installed and a Chrome/Chromium it
+can drive; ``pip install kaleido`` then ``plotly_get_chrome``). A machine without them gets HTML only.
 
 Figures: training curves; confusion matrix; per-class accuracy vs training frequency (the long tail);
 attention of the predicted class's query over frames and patches, for right and wrong predictions;
@@ -10,6 +11,8 @@ gate values per class (does the model trust RGB or pose?); a 2-D PCA projection 
 """
 from __future__ import annotations
 
+import importlib.util
+import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,18 +26,51 @@ from plotly.subplots import make_subplots
 from ..data.atomic import atomic_path
 from ..data.classes import class_names
 
+log = logging.getLogger(__name__)
 
-def save_figure(fig: go.Figure, results_dir: str | Path, name: str) -> Path:
+
+def save_figure(fig: go.Figure, results_dir: str | Path, name: str, png: bool | None = None) -> Path:
     """Write ``fig`` to ``results_dir/figures/name.html`` (atomically); ``plotly.min.js`` is written once beside it.
 
-    Every notebook saves through this, so a run's figures sit together in one folder (results/README.md).
+    ``png``: also write ``name.png`` through plotly's static export. ``None`` (default) does so where it works
+    (tried once per process; a failure is logged once and later figures are HTML only), ``True`` insists
+    (raises if it cannot), ``False`` never. Every notebook saves through this, so a run's figures sit
+    together in one folder (results/README.md). Returns the HTML path.
     """
+    global _png_export_ok
     folder = Path(results_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / (name if name.endswith(".html") else f"{name}.html")
+    stem = name[:-5] if name.endswith(".html") else name
+    path = folder / f"{stem}.html"
     with atomic_path(path) as tmp:
         fig.write_html(tmp, include_plotlyjs="directory", full_html=True)
+    want = png if png is not None else _png_export_ok is not False
+    if want:
+        if not _kaleido_installed():
+            _png_export_ok = False
+            if png:
+                raise RuntimeError(f"PNG export of {path.name} needs kaleido: pip install kaleido, then "
+                                   f"plotly_get_chrome (or set BROWSER_PATH to a Chrome/Chromium)")
+            return path
+        try:
+            with atomic_path(folder / f"{stem}.png") as tmp:
+                fig.write_image(tmp, format="png")
+            _png_export_ok = True
+        except Exception as e:  # kaleido raises its own types when no browser is found
+            _png_export_ok = False
+            if png:
+                raise RuntimeError(f"PNG export of {path.name} failed ({e}); install a browser with "
+                                   f"plotly_get_chrome or set BROWSER_PATH") from e
+            log.warning("no PNG export (%s: %s): figures are written as HTML only", type(e).__name__, e)
     return path
+
+
+def _kaleido_installed() -> bool:
+    return importlib.util.find_spec("kaleido") is not None
+
+
+#: None: not tried yet in this process; True/False: plotly's static PNG export worked / did not.
+_png_export_ok: bool | None = None
 
 
 def _short(names: Sequence[str], width: int = 28) -> list[str]:

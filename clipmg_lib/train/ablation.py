@@ -9,7 +9,7 @@ the validation split, the table reports the test split (and validation for refer
 
 Outputs under ``results_dir``: ``train/<run_name>/`` (each run's checkpoints, metrics, predictions; the
 full model's run is the one notebook 06 trains with the same config, found and reused, not retrained),
-``ablations.csv`` and ``ablations.md`` (the table), ``ablations.json`` (table + per-variant timings).
+``ablations.csv`` and ``ablations.md`` (the table and a Mermaid bar chart of Top-1), ``ablations.json`` (table + per-variant timings).
 """
 from __future__ import annotations
 
@@ -102,6 +102,20 @@ def markdown_table(table: pd.DataFrame, split: str = "test") -> str:
     return "\n".join(lines) + "\n" + note
 
 
+def mermaid_chart(table: pd.DataFrame, split: str = "test", metric: str = "top1") -> str:
+    """A Mermaid ``xychart-beta`` bar chart of ``metric`` (in %) per variant, as a fenced Markdown block.
+
+    GitHub and JupyterLab (>= 4.1) draw it from text, so the README and ``ablations.md`` show the figure
+    without an image file (plotly's PNG export needs a browser the machine may lack).
+    """
+    rows = table[table[metric].notna()]
+    names = ", ".join(f'"{v}"' for v in rows["variant"])
+    values = ", ".join(f"{100 * v:.1f}" for v in rows[metric])
+    label = {"top1": "Top-1", "top5": "Top-5", "mean_class_acc": "Mean class acc."}.get(metric, metric)
+    return "\n".join(["```mermaid", "xychart-beta", f'    title "{label} on {split} (%)"',
+                      f"    x-axis [{names}]", f'    y-axis "{label} (%)" 0 --> 100', f"    bar [{values}]", "```", ""])
+
+
 def run_ablations(base: TrainConfig, variants: Sequence[str] = DEFAULT_VARIANTS, dataset_root: str | Path | None = None,
                   results_dir: str | Path | None = None, cache_root: str | Path | None = None, resume: bool = True,
                   progress: bool = True, dist_info: DistInfo | None = None, split: str | None = None,
@@ -134,7 +148,7 @@ def run_ablations(base: TrainConfig, variants: Sequence[str] = DEFAULT_VARIANTS,
         with atomic_path(out / "ablations.csv") as tmp:
             table.to_csv(tmp, index=False)
         with atomic_open(out / "ablations.md") as f:
-            f.write(markdown_table(table, split))
+            f.write(markdown_table(table, split) + "\n" + mermaid_chart(table, split))
         with atomic_open(out / "ablations.json") as f:
             json.dump({"split": split, "seeds": seeds, "base_config": base.to_dict(),
                        "rows": table.to_dict(orient="records"), "runs": runs.to_dict(orient="records")}, f,
