@@ -83,7 +83,9 @@ def test_ablation_table(small_demo, cache_root, tmp_path):
     saved = pd.read_csv(tmp_path / "ablations.csv")
     assert list(saved["variant"]) == variants
     md = (tmp_path / "ablations.md").read_text()
-    assert md.count("\n") == 2 + len(variants) and "| Pose guidance | Cross-attention | Gate |" in md
+    table_md, chart = md.split("```mermaid")
+    assert table_md.strip().count("\n") == 1 + len(variants) and "| Pose guidance | Cross-attention | Gate |" in md
+    assert chart.count('", "') == len(variants) - 1 and "bar [" in chart
 
 
 def test_a_training_backbone_reads_frames_instead_of_the_cache(small_demo, tmp_path):
