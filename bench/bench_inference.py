@@ -24,7 +24,7 @@ import sys
 
 import torch
 
-from bench.common import (Timing, count_flops, cuda_time, print_machine, print_timings, ratio,
+from bench.common import (Timing, count_flops, cuda_time, print_machine, print_timings, ratio, set_cpu_threads,
                           time_side_by_side, write_results)
 
 #: Dense (no sparsity) bf16 tensor-core peak, TFLOP/s, by a substring of ``torch.cuda.get_device_name()``;
@@ -157,11 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compile", action="store_true", help="GPU: torch.compile the batched model")
     ap.add_argument("--quick", action="store_true", help="tiny config only on CPU, 2 rounds")
     ap.add_argument("--threads", type=int, default=None,
-                    help="torch intra-op threads (default: torch's choice, all cores); 1 is the robust choice "
-                         "when other jobs load the machine (OpenMP threads then stall at barriers)")
+                    help="torch intra-op threads; default: all cores, or 1 when the load average exceeds the "
+                         "core count (other jobs hold the cores and OpenMP threads would stall at barriers)")
     args = ap.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_cpu_threads(args.threads)
 
     print("# bench_inference: clips/s of the full model, frames -> logits")
     print_machine()

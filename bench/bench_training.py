@@ -31,7 +31,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from bench.common import count_flops, print_machine, print_timings, ratio, time_side_by_side, write_results
+from bench.common import (count_flops, print_machine, print_timings, ratio, set_cpu_threads, time_side_by_side,
+                          write_results)
 
 
 class ReencodingDataset(Dataset):
@@ -97,12 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="torch intra-op threads; default: all cores, or 1 when the load average exceeds the "
                          "core count (other jobs hold the cores and OpenMP threads would stall at barriers)")
     args = ap.parse_args(argv)
-    if args.threads is None and os.getloadavg()[0] > (os.cpu_count() or 1):
-        args.threads = 1
-        print(f"load average {os.getloadavg()[0]:.1f} > {os.cpu_count()} cores: timing with 1 torch thread "
-              "(--threads N to override)")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_cpu_threads(args.threads)
     if args.quick:
         args.clips, args.repeats = 2, 2
 
