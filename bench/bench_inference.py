@@ -157,8 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compile", action="store_true", help="GPU: torch.compile the batched model")
     ap.add_argument("--quick", action="store_true", help="tiny config only on CPU, 2 rounds")
     ap.add_argument("--threads", type=int, default=None,
-                    help="torch intra-op threads; default: all cores, or 1 when the load average exceeds the "
-                         "core count (other jobs hold the cores and OpenMP threads would stall at barriers)")
+                    help="torch intra-op threads; default: the cores other jobs leave free (cores - load average, "
+                         "at least 1): OpenMP threads sharing a core with another job stall at barriers")
     args = ap.parse_args(argv)
     set_cpu_threads(args.threads)
 

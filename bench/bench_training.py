@@ -95,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dataset-root", default=None, help="default: the demo dataset (generated if absent)")
     ap.add_argument("--quick", action="store_true", help="2 clips, 2 rounds (a smoke run)")
     ap.add_argument("--threads", type=int, default=None,
-                    help="torch intra-op threads; default: all cores, or 1 when the load average exceeds the "
-                         "core count (other jobs hold the cores and OpenMP threads would stall at barriers)")
+                    help="torch intra-op threads; default: the cores other jobs leave free (cores - load average, "
+                         "at least 1): OpenMP threads sharing a core with another job stall at barriers")
     args = ap.parse_args(argv)
     set_cpu_threads(args.threads)
     if args.quick:

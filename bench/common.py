@@ -209,17 +209,24 @@ def machine_info() -> dict:
 
 
 def set_cpu_threads(requested: int | None) -> int:
-    """Set torch's intra-op threads: ``requested``, or 1 when the 1-minute load average exceeds the core
-    count (other jobs hold the cores: OpenMP threads then wait at every op's barrier for a descheduled
-    sibling, which measured the neighbours rather than the kit - the tiny model ran 795 ms per clip with
-    2 threads at load 3.4 against 9 ms at load 2), else torch's default. Says what it chose; returns it."""
+    """Set torch's intra-op threads: ``requested``, else the cores other jobs leave free (cores minus the
+    1-minute load average, rounded; at least 1), and say so when that is fewer than the cores.
+
+    Why: when another job holds a core, a multi-threaded op ends at an OpenMP barrier whose sibling thread
+    has been descheduled, and spins there. Measured on the 2-core machine, the tiny model one clip at a
+    time: 7-10 ms per clip with 2 threads on idle cores, 545-795 ms with 2 threads while other jobs ran
+    (load average 1.6-3.4, CPU time = wall time: spinning), 13 ms with 1 thread - so 2 threads there
+    measured the neighbours, not the kit. Returns the thread count in use.
+    """
     import torch
 
     if requested is None:
         load, cores = os.getloadavg()[0], os.cpu_count() or 1
-        if load > cores:
-            requested = 1
-            print(f"load average {load:.1f} > {cores} cores: timing with 1 torch thread (--threads N to override)")
+        free = max(1, min(cores, cores - int(round(load))))
+        if free < cores:
+            requested = free
+            print(f"load average {load:.1f} on {cores} cores: timing with {free} torch thread(s), the cores other "
+                  "jobs leave free (--threads N to override)")
     if requested:
         torch.set_num_threads(int(requested))
     return torch.get_num_threads()
