@@ -16,10 +16,11 @@ Two decoding backends give the same frames (same numbering; identical pixels at 
 every keyframe, skips non-reference frames it does not need and converts only the frames it returns, and
 ``'decord'`` (``get_batch``). Measured (docs/PERFORMANCE.md, ``bench/bench_video.py``; 8 frames of random
 clips at 224x224, a loaded 2-core CPU): on a 720p H.264 video with a keyframe every 250 frames both take
-~0.4-0.6 s per clip (the decode from the keyframe dominates); on a seek-friendly proxy
-(:mod:`clipmg_lib.data.video_proxy`: short side 256, keyframe every 16 frames) decord takes ~110 ms and
-PyAV ~50-70 ms; and PyAV holds 5-16x less memory per open video (0.1 GB against 0.5-1.7 GB for two 720p
-videos read in turn), which DataLoader workers multiply. PyAV is therefore the default. decord 0.6 also
+~0.35-0.7 s per clip, within 1.5x of each other either way from run to run (the decode from the keyframe
+dominates); on a seek-friendly proxy (:mod:`clipmg_lib.data.video_proxy`: short side 256, keyframe every 16
+frames) decord takes ~110-195 ms and PyAV ~70-110 ms; and PyAV holds 5-16x less memory per open video
+(0.1 GB against 0.5-1.7 GB for two 720p videos read in turn), which DataLoader workers multiply. PyAV is
+therefore the default. decord 0.6 also
 fails now and then on sound files under CPU load ("Unable to handle EOF because it takes too long",
 dmlc/decord#143); with ``backend='decord'`` :class:`ClipReader` then reads that file with PyAV, with a
 logged warning.
