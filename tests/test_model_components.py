@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from clipmg_lib.model.config import CrossAttentionConfig, HeadConfig, PoseEncoderConfig, QueryConfig
-from clipmg_lib.model.cross_attention import QueryCrossAttention, TokenPooling
+from clipmg_lib.model.cross_attention import QueryCrossAttention, TokenEmbedding, TokenPooling
 from clipmg_lib.model.fusion import ConcatFusion, GatedFusion
 from clipmg_lib.model.head import CosineHead, LinearHead
 from clipmg_lib.model.pose_encoder import PoseEncoder3D
@@ -139,3 +139,18 @@ def test_token_pooling_of_change_features_is_not_degenerate():
     assert not torch.allclose(v_moving, v_still, atol=1e-3)
     # every still clip looks alike, whatever it looks like
     torch.testing.assert_close(v_still, v_still[:1].expand(3, -1))
+
+
+def test_look_and_change_in_one_projection_equals_two():
+    """TokenEmbedding fuses x W_a + (x - x̄) W_c into one projection: same values and gradients as the sum."""
+    emb = TokenEmbedding("appearance+change", 12, 8, 4).double()
+    tokens = torch.randn(2, 4, 5, 12, generator=G, dtype=torch.float64)
+    out = emb(tokens)
+    a, c = emb.appearance_proj, emb.change_proj
+    ref = a(tokens) + c(tokens - tokens.mean(dim=1, keepdim=True)) + emb.temporal_pos[None, :, None, :]
+    ref = emb.norm(ref.reshape(2, 20, 8))
+    torch.testing.assert_close(out, ref)
+    g_out = torch.autograd.grad(out.square().sum(), (a.weight, c.weight, a.bias))
+    g_ref = torch.autograd.grad(ref.square().sum(), (a.weight, c.weight, a.bias))
+    for g1, g2 in zip(g_out, g_ref):
+        torch.testing.assert_close(g1, g2)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from .config import CrossAttentionConfig
 
@@ -71,11 +72,17 @@ class TokenEmbedding(nn.Module):
                              f"(config num_frames), got tokens with T={t}")
         proj = self.appearance_proj if self.appearance_proj is not None else self.change_proj
         x = tokens.to(proj.weight.dtype)
-        x_emb = 0
-        if self.appearance_proj is not None:
+        if self.appearance_proj is not None and self.change_proj is not None:
+            # x W_a + b_a + (x - x̄) W_c  ==  x (W_a + W_c) + b_a - x̄ W_c: one projection of the T*N tokens
+            # instead of two (x̄ W_c is over N tokens). Exact in real arithmetic; the rounding error stays relative
+            # to the appearance term, as in the two-projection form. Not done for 'change' alone, where x W_c
+            # and x̄ W_c would cancel and low precision (bf16) would eat the small change.
+            a, c = self.appearance_proj, self.change_proj
+            x_emb = F.linear(x, a.weight + c.weight, a.bias) - c(x.mean(dim=1, keepdim=True))
+        elif self.appearance_proj is not None:
             x_emb = self.appearance_proj(x)
-        if self.change_proj is not None:
-            x_emb = x_emb + self.change_proj(x - x.mean(dim=1, keepdim=True))
+        else:
+            x_emb = self.change_proj(x - x.mean(dim=1, keepdim=True))
         if self.temporal_pos is not None:
             x_emb = x_emb + self.temporal_pos[None, :, None, :]
         return self.norm(x_emb.reshape(b, t * n, -1))
