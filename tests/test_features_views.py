@@ -87,3 +87,17 @@ def test_only_missing_views_are_built(setup, tmp_path, monkeypatch):
     assert both.tokens.complete_views() == ["random0", "uniform"]
     with pytest.raises(ValueError, match="unknown view 'middle'"):
         build_split_caches(model, index, root, ["middle"], tmp_path, progress=False)
+
+
+def test_decoder_and_proxies_are_part_of_the_token_cache_key(setup, tmp_path):
+    """Frames from another decoder or from proxies differ slightly: they must not reuse cached tokens."""
+    root, index, model = setup
+    part = index.iloc[:2]
+    kw = dict(seed=5, batch_size=4, progress=False, need_pose=False)
+    pyav = build_split_caches(model, part, root, ["uniform"], tmp_path, **kw)
+    again = build_split_caches(model, part, root, ["uniform"], tmp_path, video_backend="pyav", **kw)
+    decord = build_split_caches(model, part, root, ["uniform"], tmp_path, video_backend="decord", **kw)
+    (tmp_path / "proxies").mkdir()  # none built yet: the originals are read, under the proxy key
+    proxied = build_split_caches(model, part, root, ["uniform"], tmp_path, proxy_root=tmp_path / "proxies", **kw)
+    assert again.tokens.folder == pyav.tokens.folder
+    assert len({pyav.tokens.folder, decord.tokens.folder, proxied.tokens.folder}) == 3

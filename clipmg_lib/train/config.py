@@ -50,6 +50,12 @@ class TrainConfig:
     Skeletons: ``skeleton_source`` is ``'dataset'`` (the release's files) or ``'mediapipe'`` (the kit's own
     extraction under ``<root>/mediapipe_skeleton``).
 
+    Video: ``video_backend`` (``'pyav'`` or ``'decord'``) decodes the frames; ``proxy_root`` (None: the
+    originals) reads each video's seek-friendly proxy where one exists (``python -m
+    clipmg_lib.data.video_proxy``), worth it when frames are read every epoch (``trainable_blocks > 0``).
+    Both change the pixels slightly (decoders differ by ~1 grey level, a proxy is a re-encode), so both
+    are part of the token cache key and of the run's name.
+
     Selection: the epoch with the best ``select_metric`` on the validation split is kept as ``best.pt``.
     """
 
@@ -81,6 +87,8 @@ class TrainConfig:
     test_split: str = "test"
     pose_augment: bool = True
     skeleton_source: str = "dataset"
+    video_backend: str = "pyav"
+    proxy_root: str | None = None
     cache_batch_size: int = 32
     input_keys: tuple[str, ...] = ("tokens", "heatmap")
 
@@ -92,6 +100,7 @@ class TrainConfig:
             "amp": ("auto", "bf16", "fp16", "off"),
             "select_metric": ("top1", "top5", "mean_class_acc"),
             "skeleton_source": ("dataset", "mediapipe"),
+            "video_backend": ("pyav", "decord"),
         }
         for name, allowed in checks.items():
             if getattr(self, name) not in allowed:

@@ -80,14 +80,14 @@ def _collate(items: list[dict]) -> dict[str, Any]:
 
 
 def _dataset(index: pd.DataFrame, root: Path, num_frames: int, image_size: int | None, seed: int,
-             skeleton_source: str, proxy_root: str | Path | None = None):
+             skeleton_source: str, proxy_root: str | Path | None = None, video_backend: str = "pyav"):
     """The split's ``ClipDataset`` (frames are read by :class:`_ClipViews`, all views of a clip at once)."""
     from ..data.dataset import ClipDataset
 
     pipeline = Compose([InterpolateMissing(), SelectFrames(), ConvertLayout(POSE_LAYOUT)])
     return ClipDataset(index, root, num_frames=num_frames, image_size=image_size, mode="eval", seed=seed,
                        skeleton_source=skeleton_source, pose_pipeline=pipeline, load_frames=False,
-                       proxy_root=proxy_root)
+                       proxy_root=proxy_root, video_backend=video_backend)
 
 
 def view_frame_indices(ds, i: int, view: str) -> np.ndarray:
@@ -129,7 +129,7 @@ def build_split_caches(model: torch.nn.Module, index: pd.DataFrame, dataset_root
                        cache_root: str | Path, *, seed: int = 0, skeleton_source: str = "dataset",
                        batch_size: int = 32, num_workers: int = 0, dist_info: DistInfo | None = None,
                        progress: bool = True, need_tokens: bool | None = None, need_pose: bool = True,
-                       proxy_root: str | Path | None = None) -> SplitCaches:
+                       proxy_root: str | Path | None = None, video_backend: str = "pyav") -> SplitCaches:
     """Make sure the tokens and skeletons of ``views`` of the clips in ``index`` are cached; return the caches.
 
     ``model``: a CLIP-MG model (only ``encode_frames``/``preprocess`` and its config are used). The
@@ -137,7 +137,8 @@ def build_split_caches(model: torch.nn.Module, index: pd.DataFrame, dataset_root
     All views still missing are built in one pass over the clips (each clip's frames decoded once).
     Shards already on disk are skipped, so an interrupted build resumes and a finished one costs a few
     file checks. ``proxy_root``: read frames from seek-friendly proxies where they exist
-    (:mod:`clipmg_lib.data.video_proxy`; same frame indices, so the cache key does not change).
+    (:mod:`clipmg_lib.data.video_proxy`; same frame indices). ``video_backend``: the decoder. A proxy is a
+    re-encode and decoders differ by ~1 grey level, so both enter the token cache key.
     """
     dist_info = dist_info or current_dist_info()
     root = Path(dataset_root).resolve()
@@ -154,7 +155,10 @@ def build_split_caches(model: torch.nn.Module, index: pd.DataFrame, dataset_root
     tokens = pose = None
     if need_tokens:
         tokens = FeatureCache(cache_root, "tokens", {**common, "backbone": model.token_cache_key,
-                                                     "image_size": int(model.image_size)}, ids, SHARD_SIZE)
+                                                     "image_size": int(model.image_size),
+                                                     "video": {"backend": video_backend,
+                                                               "proxies": proxy_root is not None}},
+                              ids, SHARD_SIZE)
     if need_pose:
         pose = FeatureCache(cache_root, "pose", {**common, "skeleton_source": skeleton_source,
                                                  "pipeline": ["InterpolateMissing", "SelectFrames",
@@ -174,7 +178,7 @@ def build_split_caches(model: torch.nn.Module, index: pd.DataFrame, dataset_root
         return SplitCaches(index=index, tokens=tokens, pose=pose, views=views)
     t0 = time.perf_counter()
     ds = _dataset(index, root, num_frames, int(model.image_size) if uses_rgb else None, seed, skeleton_source,
-                  proxy_root)
+                  proxy_root, video_backend)
     ref = tokens if tokens is not None else pose
     shards = sorted(set().union(*tok_todo.values(), *pose_todo.values()))
     mine = [s for s in shards if s % dist_info.world_size == dist_info.rank]

@@ -29,7 +29,8 @@ class FrameClipDataset(Dataset):
     def __init__(self, index: pd.DataFrame, dataset_root: str | Path, num_frames: int, image_size: int,
                  mean: Sequence[float], std: Sequence[float], mode: str = "eval", seed: int = 0,
                  heatmap_shape: Sequence[int] | None = None, pose_augment: bool = True,
-                 skeleton_source: str = "dataset") -> None:
+                 skeleton_source: str = "dataset", video_backend: str = "pyav",
+                 proxy_root: str | Path | None = None) -> None:
         from ..data.dataset import ClipDataset
 
         self.index = index.reset_index(drop=True)
@@ -39,7 +40,8 @@ class FrameClipDataset(Dataset):
         if heatmap_shape is not None:
             steps.append(heatmap_transform(heatmap_shape, mode == "train", seed, pose_augment))
         self.clips = ClipDataset(self.index, dataset_root, num_frames=num_frames, image_size=image_size, mode=mode,
-                                 seed=seed, skeleton_source=skeleton_source, pose_pipeline=Compose(steps))
+                                 seed=seed, skeleton_source=skeleton_source, pose_pipeline=Compose(steps),
+                                 video_backend=video_backend, proxy_root=proxy_root)
         self.with_heatmap = heatmap_shape is not None
         self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)

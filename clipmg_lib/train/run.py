@@ -147,7 +147,8 @@ def prepare_caches(model, index: pd.DataFrame, config: TrainConfig, dataset_root
                                             skeleton_source=config.skeleton_source,
                                             batch_size=config.cache_batch_size, num_workers=config.num_workers,
                                             dist_info=dist_info, progress=progress, need_tokens=uses_tokens,
-                                            need_pose=uses_pose)
+                                            need_pose=uses_pose, proxy_root=config.proxy_root,
+                                            video_backend=config.video_backend)
     return out
 
 
@@ -167,7 +168,8 @@ def frame_dataset(part: pd.DataFrame, model, config: TrainConfig, dataset_root: 
     return FrameClipDataset(part, resolve_root(dataset_root), model.cfg.num_frames, model.image_size, model.mean,
                             model.std, mode="train" if train else "eval", seed=config.seed,
                             heatmap_shape=model.heatmap_shape if uses_pose else None,
-                            pose_augment=config.pose_augment, skeleton_source=config.skeleton_source)
+                            pose_augment=config.pose_augment, skeleton_source=config.skeleton_source,
+                            video_backend=config.video_backend, proxy_root=config.proxy_root)
 
 
 def evaluate_split(model, caches: SplitCaches, config: TrainConfig, dist_info: DistInfo | None = None,
