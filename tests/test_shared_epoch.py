@@ -26,8 +26,11 @@ def tiny(tmp_path_factory):
 
 
 def _persistent(ds, collate=None):
+    # spawn: the worker shares no memory with this process but the SharedEpoch, the harder case. A forked
+    # worker hung one fresh-clone CI run for 300 s (not reproduced in three full runs since); fork can inherit
+    # a lock held by a thread that earlier tests started (decoder, mediapipe pools), spawn cannot
     return DataLoader(ds, batch_size=len(ds), num_workers=1, persistent_workers=True, collate_fn=collate,
-                      multiprocessing_context="fork", timeout=300)
+                      multiprocessing_context="spawn", timeout=300)
 
 
 def test_shared_epoch_copies():
