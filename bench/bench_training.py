@@ -5,8 +5,8 @@ built without weights - weights do not change the time) with the kit's own ``Tra
 clipping) on the same training clips of the demo dataset, one full epoch each, interleaved round by round:
 
 - ``re-encode every epoch`` (the naive way): each epoch decodes the clips' frames from the videos
-  (``ClipDataset``), draws the pose heatmaps, and calls ``model(frames=..., heatmap=...)``, which runs the
-  frozen ViT on every frame again;
+  (``FrameClipDataset``, as a run whose backbone trains does), draws the pose heatmaps, and calls
+  ``model(frames=..., heatmap=...)``, which runs the frozen ViT on every frame again;
 - ``feature cache``: the kit's way - ``build_split_caches`` encodes each clip's frames once (timed
   separately: the one-off cost), then every epoch reads the float16 tokens memory-mapped
   (``CachedClipDataset``), draws the heatmaps, and calls ``model(tokens=..., heatmap=...)``;
@@ -27,44 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from bench.common import (count_flops, print_machine, print_timings, ratio, set_cpu_threads, time_side_by_side,
                           write_results)
-
-
-class ReencodingDataset(Dataset):
-    """The naive pipeline's dataset: decodes the clip and preprocesses its frames for CLIP on every access.
-
-    Item: ``frames`` float32 (T, 3, S, S) CLIP-normalised, ``heatmap`` float32 (C, T, H, W), ``label``,
-    ``index``. The model then encodes ``frames`` with the frozen ViT in its forward, every epoch.
-    """
-
-    def __init__(self, index, root: Path, model, seed: int = 0) -> None:
-        from clipmg_lib.data.dataset import ClipDataset
-        from clipmg_lib.pose.transforms import Compose, ConvertLayout, InterpolateMissing, SelectFrames
-        from clipmg_lib.train.cached_dataset import heatmap_transform
-        from clipmg_lib.train.features import POSE_LAYOUT
-
-        pose = Compose([InterpolateMissing(), SelectFrames(), ConvertLayout(POSE_LAYOUT),
-                        heatmap_transform(model.heatmap_shape, train=True, seed=seed)])
-        self.clips = ClipDataset(index, root, num_frames=model.cfg.num_frames, image_size=model.image_size,
-                                 mode="train", seed=seed, pose_pipeline=pose)
-        self.model = model
-        self.labels = index["label"].to_numpy(np.int64)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.clips.set_epoch(epoch)
-
-    def __len__(self) -> int:
-        return len(self.clips)
-
-    def __getitem__(self, i: int) -> dict:
-        s = self.clips[i]
-        frames = self.model.preprocess(torch.from_numpy(np.ascontiguousarray(s["imgs"]))[None])[0]
-        return {"frames": frames, "heatmap": torch.from_numpy(s["heatmap"]), "label": int(s["label"]), "index": i}
 
 
 def flop_budget(model, cached_set) -> dict:
@@ -107,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     from clipmg_lib.train.cached_dataset import CachedClipDataset
     from clipmg_lib.train.config import TrainConfig
     from clipmg_lib.train.features import build_split_caches
+    from clipmg_lib.train.frame_dataset import FrameClipDataset
     from clipmg_lib.train.run import load_index
     from clipmg_lib.train.trainer import Trainer
 
@@ -143,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{tok[0].nbytes / 1e6:.2f} MB per clip view")
 
         cached_set = CachedClipDataset(caches, ["random0"], mode="train", seed=0, heatmap_shape=model.heatmap_shape)
-        naive_set = ReencodingDataset(train, root, model, seed=0)
+        # the kit's own decode-every-access path (what a run with a training backbone uses): frames decoded,
+        # CLIP-normalised and re-encoded by the frozen ViT in the model's forward, every epoch
+        naive_set = FrameClipDataset(train, root, model.cfg.num_frames, model.image_size, model.mean, model.std,
+                                     mode="train", seed=0, heatmap_shape=model.heatmap_shape)
         trainers = {
             "re-encode every epoch (naive)": Trainer(model, base.replace(input_keys=("frames", "heatmap")),
                                                      tmp / "naive", naive_set, show_progress=False),
