@@ -58,7 +58,6 @@ class TokenEmbedding(nn.Module):
         if token_features not in ("appearance", "change", "appearance+change"):
             raise ValueError(f"token_features must be 'appearance', 'change' or 'appearance+change', "
                              f"got {token_features!r}")
-        self.token_features = token_features
         self.appearance_proj = nn.Linear(token_dim, dim) if "appearance" in token_features else None
         self.change_proj = (nn.Linear(token_dim, dim, bias=self.appearance_proj is None)
                             if "change" in token_features else None)
