@@ -90,14 +90,22 @@ def _dataset(index: pd.DataFrame, root: Path, num_frames: int, image_size: int |
                        proxy_root=proxy_root, video_backend=video_backend)
 
 
+def _view_epoch(view: str) -> int | None:
+    """``None`` for ``uniform``, ``k`` for ``random<k>``; a clear error for any other view name."""
+    if view == "uniform":
+        return None
+    if view.startswith("random") and view[len("random"):].isdigit():
+        return int(view[len("random"):])
+    raise ValueError(f"unknown view {view!r}; expected 'uniform' or 'random<k>'")
+
+
 def view_frame_indices(ds, i: int, view: str) -> np.ndarray:
     """Frame indices of clip ``i`` in ``view``: ``uniform`` = TSN segment centres, ``random<k>`` = the
     ``ClipDataset(mode='train')`` draw of epoch ``k`` (seeded by ``(seed, k, i)``)."""
-    if view == "uniform":
+    epoch = _view_epoch(view)
+    if epoch is None:
         return ds.frame_indices(i, mode="eval")
-    if view.startswith("random") and view[len("random"):].isdigit():
-        return ds.frame_indices(i, mode="train", epoch=int(view[len("random"):]))
-    raise ValueError(f"unknown view {view!r}; expected 'uniform' or 'random<k>'")
+    return ds.frame_indices(i, mode="train", epoch=epoch)
 
 
 class _ClipViews(torch.utils.data.Dataset):
@@ -168,8 +176,7 @@ def build_split_caches(model: torch.nn.Module, index: pd.DataFrame, dataset_root
         model.backbone.to(device)
     views = list(views)
     for v in views:  # fail before any work on a bad view name
-        if v != "uniform" and not (v.startswith("random") and v[len("random"):].isdigit()):
-            raise ValueError(f"unknown view {v!r}; expected 'uniform' or 'random<k>'")
+        _view_epoch(v)
     # which shards each view still lacks, per cache
     tok_todo = {v: set(tokens.missing_shards(v)) for v in views if tokens is not None and not tokens.is_complete(v)}
     pose_todo = {v: set(pose.missing_shards(v)) for v in views if pose is not None and not pose.is_complete(v)}
