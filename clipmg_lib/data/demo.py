@@ -73,9 +73,8 @@ import os
 import shutil
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +90,7 @@ from .layout_on_disk import MEDIAPIPE_DIR, OFFICIAL_CSV_NAME, SPLIT_RGB_DIRS, SP
 from .skeleton import Skeleton
 from .skeleton_io import write_light_hand_csv
 from .splits import clip_split
+from ..workers import process_pool
 
 log = logging.getLogger(__name__)
 
@@ -355,10 +355,7 @@ def generate_demo(out: str | os.PathLike, seed: int = 0, size: str = "default", 
             summaries.append(write_video_files(root, p))
             bar.update()
     else:
-        # fork on Linux: works from scripts without a __main__ guard and from notebooks, starts fast;
-        # the workers use only NumPy, OpenCV (single-threaded) and PyAV
-        context = get_context("fork" if sys.platform.startswith("linux") else "spawn")
-        with ProcessPoolExecutor(n_workers, mp_context=context) as pool:
+        with process_pool(n_workers) as pool:
             for fut in as_completed([pool.submit(write_video_files, root, p) for p in order]):
                 summaries.append(fut.result())
                 bar.update()

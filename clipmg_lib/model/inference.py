@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from ..data.dataset import collate_clips
+from ..workers import loader_kwargs
 from .clipmg import CLIPMG
 
 KEEP = ("sample_id", "label", "frame_inds", "imgs")
@@ -31,8 +32,8 @@ def encode_clips(model: CLIPMG, dataset: Dataset, batch_size: int = 16, num_work
     (N, C, T, H, W) or None, ``labels`` int64 (N,), ``sample_ids`` (N,), ``frame_inds`` (N, T) and
     ``imgs`` uint8 (N, T, S, S, 3) (kept for plotting).
     """
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
-                        collate_fn=collate_clips)
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_clips,
+                        **loader_kwargs(num_workers))
     device = next(model.parameters(), torch.empty(0)).device
     tokens, heatmaps, labels, ids, inds, imgs = [], [], [], [], [], []
     for batch in tqdm(loader, desc="encode clips", disable=not progress):

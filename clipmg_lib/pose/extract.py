@@ -535,10 +535,11 @@ def extract_folder(videos: str | os.PathLike | Iterable | Mapping, out_root: str
                 rows.append(failed(job, exc))
             bar.update()
     else:
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-        from multiprocessing import get_context
+        from concurrent.futures import as_completed
 
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        from ..workers import process_pool
+
+        with process_pool(workers) as pool:
             futures = {pool.submit(_extract_one, *job, progress=False): job for job in jobs}
             for future in as_completed(futures):
                 try:

@@ -32,6 +32,7 @@ from torch.utils.data import DataLoader, Subset
 from tqdm.auto import tqdm
 
 from ..pose.transforms import Compose, ConvertLayout, InterpolateMissing, SelectFrames
+from ..workers import loader_kwargs
 from .distributed import DistInfo, barrier, current_dist_info
 from .feature_cache import FeatureCache, stable_hash
 
@@ -197,7 +198,7 @@ def build_split_caches(model: torch.nn.Module, index: pd.DataFrame, dataset_root
         pose_views = [v for v in todo_views if shard in pose_todo.get(v, ())]
         shard_views = [v for v in todo_views if v in tok_views or v in pose_views]
         loader = DataLoader(Subset(_ClipViews(ds, shard_views, tok_views), list(ref.shard_rows(shard))),
-                            batch_size=batch_size, num_workers=num_workers, collate_fn=_collate_views)
+                            batch_size=batch_size, collate_fn=_collate_views, **loader_kwargs(num_workers))
         parts: dict[str, dict[str, list[np.ndarray]]] = {v: {} for v in shard_views}
         for batch in loader:
             for v in shard_views:

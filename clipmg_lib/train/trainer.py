@@ -36,6 +36,7 @@ from tqdm.auto import tqdm
 
 from ..data.atomic import atomic_open, atomic_path
 from ..eval import metrics as M
+from ..workers import loader_kwargs
 from .checkpoint import (
     CheckpointError,
     capture_rng_state,
@@ -162,9 +163,8 @@ class Trainer:
                                               shuffle=True, seed=config.seed, drop_last=False)
         self.per_rank_batch = self._per_rank_batch(config.batch_size)
         self.train_loader = DataLoader(train_set, batch_size=self.per_rank_batch, sampler=self.sampler,
-                                       num_workers=config.num_workers, drop_last=False,
-                                       pin_memory=self.device.type == "cuda",
-                                       persistent_workers=config.num_workers > 0)
+                                       drop_last=False, pin_memory=self.device.type == "cuda",
+                                       **loader_kwargs(config.num_workers, persistent=True))
         self.steps_per_epoch = len(self.train_loader)
         self.optimizer = build_optimizer(self.model, config.lr, config.weight_decay)
         self.scheduler = build_scheduler(self.optimizer, self.steps_per_epoch, config.epochs,
@@ -359,7 +359,7 @@ def recompute_bn_stats(model: nn.Module, dataset: Dataset, config: TrainConfig, 
                                  seed=config.seed + 7919)
     sampler.set_epoch(epoch)
     loader = DataLoader(dataset, batch_size=config.batch_size // dist_info.world_size, sampler=sampler,
-                        num_workers=config.num_workers)
+                        **loader_kwargs(config.num_workers))
     was_training = model.training
     model.eval()
     saved = [(m.momentum, m.training) for m in bns]
@@ -392,8 +392,8 @@ def predict(model: nn.Module, dataset: Dataset, config: TrainConfig, dist_info: 
     was_training = model.training
     model.eval()
     sampler = DistributedSampler(dataset, num_replicas=dist_info.world_size, rank=dist_info.rank, shuffle=False)
-    loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=config.num_workers,
-                        pin_memory=device.type == "cuda")
+    loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, pin_memory=device.type == "cuda",
+                        **loader_kwargs(config.num_workers))
     parts: dict[str, list[torch.Tensor]] = {"index": [], "labels": [], "logits": []}
     for key in keep:
         parts[key] = []
