@@ -37,7 +37,7 @@ chain: demo-data
 # console bar when QT_API is set) and update at most every 30 s (tqdm reads TQDM_* defaults from the env).
 # In JupyterLab and under papermill (which reads iopub while a cell runs) bars stay widgets.
 test: demo-data  ## unit tests + every notebook under nbval
-	QT_API=tqdm-console TQDM_MININTERVAL=30 $(PY) -m pytest tests --nbval-lax --nbval-current-env notebooks -p no:cacheprovider
+	QT_API=tqdm-console TQDM_MININTERVAL=30 $(PY) -m pytest tests --nbval-lax --nbval-current-env --nbval-cell-timeout=900 notebooks -p no:cacheprovider
 
 bench: demo-data  ## benchmarks (not part of the tests)
 	$(PY) -m bench

@@ -30,7 +30,7 @@ from typing import Any
 SAFE_START_METHODS = ("forkserver", "spawn")
 
 #: Modules the forkserver imports once, before it forks workers (import only: no thread pool starts).
-PRELOAD = ["numpy", "torch"]
+PRELOAD = ["numpy", "pandas", "torch", "clipmg_lib.data.dataset"]
 
 ENV_VAR = "CLIPMG_WORKER_START_METHOD"
 
