@@ -26,10 +26,11 @@ BENCHMARKS = [
     ("pose", "bench.bench_pose", "pose extraction FPS (mediapipe) and heatmap volumes vs a per-joint loop"),
     ("training", "bench.bench_training", "epoch time: frozen-CLIP feature cache vs re-encoding frames (ViT-B-16)"),
     ("inference", "bench.bench_inference", "clips/s of the full model (tiny and ViT-B-16; GPU bf16 + MFU if any)"),
+    ("workers", "bench.bench_workers", "DataLoader worker start-up and persistent epoch: fork vs forkserver vs spawn"),
     ("chain", "bench.bench_chain", "demo chain wall time per notebook"),
 ]
 #: benchmarks that accept --quick (all of them, bench_pose included).
-COMMON_FLAGS = {"video", "pose", "training", "inference", "chain"}
+COMMON_FLAGS = {"video", "pose", "training", "inference", "workers", "chain"}
 
 
 def _headline(name: str) -> str:
