@@ -15,7 +15,13 @@ Either way the objects handed to a worker (datasets, collate functions, pool tas
 must be defined at module level in an importable module (a lambda or a class defined in a notebook cell
 is refused by pickle with a message naming it).
 
-``CLIPMG_WORKER_START_METHOD=spawn`` (or ``forkserver``) overrides the default; ``fork`` is refused.
+A script that starts workers needs the ``if __name__ == "__main__":`` guard, as with spawn (the child
+imports the main module); the kit's CLIs have it, and notebooks need none.
+
+``CLIPMG_WORKER_START_METHOD=spawn`` (or ``forkserver``) overrides the default; ``fork`` is refused. Seen
+here with spawn (not with forkserver, whose workers end with ``os._exit``): a DataLoader abandoned after its
+first batch can log "terminate called without an active exception" from a worker ending at interpreter exit;
+the parent goes on. Costs of each method: ``docs/PERFORMANCE.md`` section 6.
 """
 from __future__ import annotations
 

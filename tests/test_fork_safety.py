@@ -10,10 +10,10 @@ from __future__ import annotations
 import ast
 import multiprocessing
 import os
-import subprocess
 import sys
 from pathlib import Path
 
+import deadline_subprocess
 import pytest
 
 from clipmg_lib import workers
@@ -26,8 +26,7 @@ ROUNDS = 20
 @pytest.mark.timeout(1700)
 def test_pools_and_loaders_survive_a_process_holding_decoders_mediapipe_and_torch_threads(tmp_path):
     env = {**os.environ, "PYTHONFAULTHANDLER": "1"}
-    proc = subprocess.run([sys.executable, str(CHILD), str(tmp_path), str(ROUNDS)], env=env, capture_output=True,
-                          text=True, timeout=1600)
+    proc = deadline_subprocess.run([sys.executable, str(CHILD), str(tmp_path), str(ROUNDS)], env=env, timeout=1600)
     tail = (proc.stdout + proc.stderr)[-6000:]
     assert proc.returncode == 0, tail
     assert f"fork-safety: {ROUNDS} rounds" in proc.stdout, tail
