@@ -37,7 +37,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 
 from ..data.atomic import atomic_open
 from ..data.classes import NUM_CLASSES
@@ -168,7 +167,8 @@ def gesture_features(clips: pd.DataFrame, videos, features: str = "bag", histogr
 
 @dataclass
 class LogisticModel:
-    """Standardise, then ``p(Lose) = sigmoid(z @ coef + intercept)``; ``mean``/``scale`` (F,), ``coef`` (F,)."""
+    """Standardise, then ``p(Lose) = sigmoid(z @ coef + intercept)``; ``mean``/``scale``/``coef`` (F,).
+    Features constant on the training videos have ``coef`` 0."""
 
     mean: np.ndarray
     scale: np.ndarray
@@ -195,30 +195,49 @@ def class_weights(y: np.ndarray, mode: str = "balanced") -> np.ndarray:
     return (len(y) / (2 * counts))[y]
 
 
-def fit_logistic(X: np.ndarray, y: np.ndarray, C: float = 1.0, weight: np.ndarray | None = None) -> LogisticModel:
-    """Weighted L2 logistic regression by L-BFGS (scipy) on standardised ``X`` (N, F); ``y`` (N,) in {0, 1}.
+def fit_logistic(X: np.ndarray, y: np.ndarray, C: float = 1.0, weight: np.ndarray | None = None,
+                 tol: float = 1e-8, max_iter: int = 100) -> LogisticModel:
+    """Weighted L2 logistic regression on standardised ``X`` (N, F); ``y`` (N,) in {0, 1}.
 
-    Minimises ``sum_i weight_i * logloss_i + ||coef||^2 / (2 C)`` (intercept unpenalised). Constant features
-    get scale 1, so they contribute nothing.
+    Minimises ``sum_i weight_i * logloss_i + ||coef||^2 / (2 C)`` (intercept unpenalised) by Newton's method
+    with backtracking (the problem is convex and small: F + 1 unknowns), to a gradient below ``tol``.
+    Constant features get scale 1, so they contribute nothing.
     """
     X = np.asarray(X, np.float64)
     y = np.asarray(y, np.float64)
     w = np.ones(len(y)) if weight is None else np.asarray(weight, np.float64)
     mean = X.mean(axis=0)
     scale = X.std(axis=0)
-    scale[scale < 1e-12] = 1.0
-    Z = (X - mean) / scale
+    varies = scale >= 1e-12
+    scale[~varies] = 1.0
+    Z = np.hstack([((X - mean) / scale)[:, varies], np.ones((len(y), 1))])
+    penalty = np.full(Z.shape[1], 1.0 / C)
+    penalty[-1] = 0.0
 
     def loss(theta):
-        coef, b = theta[:-1], theta[-1]
-        t = Z @ coef + b
-        # log(1 + exp(t)) - y t, stably
-        value = np.sum(w * (np.logaddexp(0.0, t) - y * t)) + coef @ coef / (2 * C)
-        r = w * (1.0 / (1.0 + np.exp(-t)) - y)
-        return value, np.append(Z.T @ r + coef / C, r.sum())
+        t = Z @ theta
+        return float(np.sum(w * (np.logaddexp(0.0, t) - y * t)) + 0.5 * np.sum(penalty * theta ** 2))
 
-    res = minimize(loss, np.zeros(Z.shape[1] + 1), jac=True, method="L-BFGS-B", options={"maxiter": 2000})
-    return LogisticModel(mean, scale, res.x[:-1], float(res.x[-1]), float(C))
+    theta = np.zeros(Z.shape[1])
+    value = loss(theta)
+    for _ in range(max_iter):
+        p = 1.0 / (1.0 + np.exp(-(Z @ theta)))
+        grad = Z.T @ (w * (p - y)) + penalty * theta
+        if np.abs(grad).max() < tol:
+            break
+        hess = (Z * (w * p * (1 - p))[:, None]).T @ Z + np.diag(penalty + 1e-10)
+        step = np.linalg.solve(hess, grad)
+        t = 1.0
+        while t > 1e-10:
+            candidate = theta - t * step
+            new_value = loss(candidate)
+            if new_value <= value - 1e-4 * t * grad @ step:
+                break
+            t *= 0.5
+        theta, value = candidate, new_value
+    coef = np.zeros(X.shape[1])
+    coef[varies] = theta[:-1]
+    return LogisticModel(mean, scale, coef, float(theta[-1]), float(C))
 
 
 def balanced_accuracy(y_true, y_pred) -> float:
@@ -256,18 +275,26 @@ def choose_C(X, y, groups, config: EmotionConfig) -> tuple[float, pd.DataFrame]:
 
 
 def bootstrap_metrics(y_true, y_pred, groups, n_boot: int = 2000, seed: int = 0, ci: float = 0.95) -> dict:
-    """Accuracy and balanced accuracy with percentile intervals from resampling ``groups`` (the unit: subject
+    """Accuracy and balanced accuracy of ``y_true``/``y_pred`` (N,) in {0, 1}, with percentile intervals from
+    resampling ``groups`` (the unit: subject
     ids for a cluster bootstrap, or ``arange(N)`` for videos) with replacement. Returns
     ``accuracy, accuracy_ci (low, high), balanced_accuracy, balanced_accuracy_ci, n, n_groups``."""
     y_true, y_pred, groups = np.asarray(y_true), np.asarray(y_pred), np.asarray(groups)
     units, inverse = np.unique(groups, return_inverse=True)
-    members = [np.flatnonzero(inverse == u) for u in range(len(units))]
+    # per unit: [right Win, all Win, right Lose, all Lose]; a resample's counts are sums of its units' rows
+    per_unit = np.zeros((len(units), 4))
+    right = (y_true == y_pred).astype(np.float64)
+    for k, cls in enumerate((0, 1)):
+        is_cls = (y_true == cls).astype(np.float64)
+        np.add.at(per_unit[:, 2 * k], inverse, right * is_cls)
+        np.add.at(per_unit[:, 2 * k + 1], inverse, is_cls)
     rng = np.random.default_rng(seed)
-    acc, bal = np.empty(n_boot), np.empty(n_boot)
-    for b in range(n_boot):
-        idx = np.concatenate([members[u] for u in rng.integers(0, len(units), len(units))])
-        acc[b] = (y_true[idx] == y_pred[idx]).mean()
-        bal[b] = balanced_accuracy(y_true[idx], y_pred[idx])
+    draws = rng.integers(0, len(units), size=(n_boot, len(units)))
+    counts = np.stack([np.bincount(d, minlength=len(units)) for d in draws]) @ per_unit  # (n_boot, 4)
+    acc = (counts[:, 0] + counts[:, 2]) / (counts[:, 1] + counts[:, 3])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recalls = np.stack([counts[:, 0] / counts[:, 1], counts[:, 2] / counts[:, 3]], axis=1)
+    bal = np.nanmean(recalls, axis=1)  # a resample holding one emotion only: its one recall
     q = [(1 - ci) / 2, 1 - (1 - ci) / 2]
     return {"accuracy": float((y_true == y_pred).mean()), "accuracy_ci": tuple(float(v) for v in np.quantile(acc, q)),
             "balanced_accuracy": balanced_accuracy(y_true, y_pred),
