@@ -70,6 +70,19 @@ def test_logistic_fit_is_the_optimum():
     assert m.coef[0] > 1 and abs(m.coef[1]) < 0.5 * m.coef[0]
 
 
+def test_logistic_fit_with_more_features_than_videos_is_the_optimum():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(20, 60))
+    X[:, 5] = 1.0  # a constant feature: coefficient 0
+    y = (X[:, 0] + rng.normal(size=20) > 0).astype(int)
+    w = E.class_weights(y)
+    m = E.fit_logistic(X, y, C=0.5, weight=w)
+    Z = (X - m.mean) / m.scale
+    r = w * (m.predict_proba(X) - y)
+    grad = np.append(Z.T @ r + m.coef / 0.5, r.sum())  # the primal problem's gradient
+    assert np.abs(grad).max() < 1e-6 and m.coef[5] == 0
+
+
 def test_planted_signal_is_found_and_shuffled_emotions_are_not():
     clips = _clips(_roster())
     found = E.run_emotion(clips, "bag_logistic")
@@ -127,6 +140,7 @@ def test_demo_emotion_tilts_the_classes_in_the_real_direction():
     assert table.groupby("video")["win_or_lose"].first().to_dict() == emotions
 
 
+@pytest.mark.slow
 def test_real_labels_oracle(shared_imigue):
     from clipmg_lib.data.annotations import read_official_csv
 

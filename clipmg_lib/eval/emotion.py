@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from ..data.atomic import atomic_open
 from ..data.classes import NUM_CLASSES
@@ -181,7 +182,7 @@ class LogisticModel:
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """(N,) probability of Lose."""
-        return 1.0 / (1.0 + np.exp(-self.decision(X)))
+        return expit(self.decision(X))
 
 
 def class_weights(y: np.ndarray, mode: str = "balanced") -> np.ndarray:
@@ -195,38 +196,22 @@ def class_weights(y: np.ndarray, mode: str = "balanced") -> np.ndarray:
     return (len(y) / (2 * counts))[y]
 
 
-def fit_logistic(X: np.ndarray, y: np.ndarray, C: float = 1.0, weight: np.ndarray | None = None,
-                 tol: float = 1e-8, max_iter: int = 100) -> LogisticModel:
-    """Weighted L2 logistic regression on standardised ``X`` (N, F); ``y`` (N,) in {0, 1}.
-
-    Minimises ``sum_i weight_i * logloss_i + ||coef||^2 / (2 C)`` (intercept unpenalised) by Newton's method
-    with backtracking (the problem is convex and small: F + 1 unknowns), to a gradient below ``tol``.
-    Constant features get scale 1, so they contribute nothing.
-    """
-    X = np.asarray(X, np.float64)
-    y = np.asarray(y, np.float64)
-    w = np.ones(len(y)) if weight is None else np.asarray(weight, np.float64)
-    mean = X.mean(axis=0)
-    scale = X.std(axis=0)
-    varies = scale >= 1e-12
-    scale[~varies] = 1.0
-    Z = np.hstack([((X - mean) / scale)[:, varies], np.ones((len(y), 1))])
-    penalty = np.full(Z.shape[1], 1.0 / C)
-    penalty[-1] = 0.0
-
+def _newton(A: np.ndarray, R: np.ndarray, y: np.ndarray, w: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
+    """argmin over theta of ``sum_i w_i logloss(y_i, (A theta)_i) + theta^T R theta / 2`` (convex), by Newton's
+    method with backtracking line search."""
     def loss(theta):
-        t = Z @ theta
-        return float(np.sum(w * (np.logaddexp(0.0, t) - y * t)) + 0.5 * np.sum(penalty * theta ** 2))
+        t = A @ theta
+        return float(np.sum(w * (np.logaddexp(0.0, t) - y * t)) + 0.5 * theta @ R @ theta)
 
-    theta = np.zeros(Z.shape[1])
+    theta = np.zeros(A.shape[1])
     value = loss(theta)
+    ridge = 1e-10 * np.eye(A.shape[1])
     for _ in range(max_iter):
-        p = 1.0 / (1.0 + np.exp(-(Z @ theta)))
-        grad = Z.T @ (w * (p - y)) + penalty * theta
+        p = expit(A @ theta)
+        grad = A.T @ (w * (p - y)) + R @ theta
         if np.abs(grad).max() < tol:
             break
-        hess = (Z * (w * p * (1 - p))[:, None]).T @ Z + np.diag(penalty + 1e-10)
-        step = np.linalg.solve(hess, grad)
+        step = np.linalg.solve((A * (w * p * (1 - p))[:, None]).T @ A + R + ridge, grad)
         t = 1.0
         while t > 1e-10:
             candidate = theta - t * step
@@ -235,8 +220,39 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, C: float = 1.0, weight: np.ndarra
                 break
             t *= 0.5
         theta, value = candidate, new_value
+    return theta
+
+
+def fit_logistic(X: np.ndarray, y: np.ndarray, C: float = 1.0, weight: np.ndarray | None = None,
+                 tol: float = 1e-8, max_iter: int = 100) -> LogisticModel:
+    """Weighted L2 logistic regression on standardised ``X`` (N, F); ``y`` (N,) in {0, 1}.
+
+    Minimises ``sum_i weight_i * logloss_i + ||coef||^2 / (2 C)`` (intercept unpenalised) by Newton's method
+    (convex), to a gradient below ``tol``. With more features than videos (transitions) it solves the same
+    problem over ``coef = Z^T alpha`` (the optimum lies in the span of the standardised rows ``Z``: N + 1
+    unknowns instead of F + 1). Features constant on these videos get coefficient 0.
+    """
+    X = np.asarray(X, np.float64)
+    y = np.asarray(y, np.float64)
+    w = np.ones(len(y)) if weight is None else np.asarray(weight, np.float64)
+    mean = X.mean(axis=0)
+    scale = X.std(axis=0)
+    varies = scale >= 1e-12
+    scale[~varies] = 1.0
+    Z = ((X - mean) / scale)[:, varies]
+    ones = np.ones((len(y), 1))
+    if Z.shape[1] <= len(y):
+        R = np.diag(np.append(np.full(Z.shape[1], 1.0 / C), 0.0))
+        theta = _newton(np.hstack([Z, ones]), R, y, w, tol, max_iter)
+        coef_varies = theta[:-1]
+    else:
+        K = Z @ Z.T
+        R = np.zeros((len(y) + 1,) * 2)
+        R[:-1, :-1] = K / C
+        theta = _newton(np.hstack([K, ones]), R, y, w, tol, max_iter)
+        coef_varies = Z.T @ theta[:-1]
     coef = np.zeros(X.shape[1])
-    coef[varies] = theta[:-1]
+    coef[varies] = coef_varies
     return LogisticModel(mean, scale, coef, float(theta[-1]), float(C))
 
 
