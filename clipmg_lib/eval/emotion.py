@@ -33,7 +33,6 @@ import argparse
 import json
 import sys
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
