@@ -43,7 +43,15 @@ def test_temperature_scaling_undoes_overconfidence():
     table = K.calibration_table({"over": (over[:10000], labels[:10000], over[10000:], labels[10000:])})
     row = table.iloc[0]
     assert row.ece_before > 0.1 and row.ece_after < 0.03 and row.nll_after < row.nll_before
+    assert not row.temperature_at_bound
     assert row.top1 == pytest.approx((over[10000:].argmax(1) == labels[10000:]).mean())
+
+
+def test_a_model_at_chance_hits_the_bound():
+    rng = np.random.default_rng(2)
+    logits, labels = rng.normal(size=(2000, 32)) * 3, rng.integers(0, 32, 2000)
+    table = K.calibration_table({"chance": (logits, labels, logits, labels)})
+    assert table.loc[0, "temperature_at_bound"] and table.loc[0, "temperature"] == pytest.approx(K.TEMPERATURE_BOUNDS[1], rel=1e-3)
 
 
 def test_bad_shapes_are_named():

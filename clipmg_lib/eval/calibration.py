@@ -20,6 +20,8 @@ from .metrics import softmax
 
 #: Equal-width confidence bins of the ECE and the reliability diagram (Guo et al. use 15).
 N_BINS = 15
+#: The range :func:`fit_temperature` searches.
+TEMPERATURE_BOUNDS = (0.05, 20.0)
 
 
 def _check(logits, labels) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +68,7 @@ def negative_log_likelihood(logits, labels, temperature: float = 1.0) -> float:
     return float(-logp[np.arange(len(labels)), labels].mean())
 
 
-def fit_temperature(logits, labels, bounds: tuple[float, float] = (0.05, 20.0)) -> float:
+def fit_temperature(logits, labels, bounds: tuple[float, float] = TEMPERATURE_BOUNDS) -> float:
     """The temperature ``T`` minimising the NLL of ``softmax(logits / T)`` on these (validation) clips; a bounded
     1-D search over ``log T`` (scipy). ``T > 1`` softens over-confident probabilities; the argmax never changes."""
     logits, labels = _check(logits, labels)
@@ -80,14 +82,16 @@ def calibration_table(runs: dict[str, tuple], n_bins: int = N_BINS) -> pd.DataFr
     """Temperature scaling per model: fit on validation, apply to test.
 
     ``runs``: ``{name: (val_logits, val_labels, test_logits, test_labels)}``. One row per model: ``model``,
-    ``temperature``, ``ece_before``, ``ece_after``, ``nll_before``, ``nll_after`` (test), ``top1`` (test,
-    unchanged by scaling), ``n_val``, ``n_test``.
+    ``temperature``, ``temperature_at_bound`` (the search stopped at a bound of :data:`TEMPERATURE_BOUNDS`: a
+    model at chance is best served by uniform probabilities, T -> infinity), ``ece_before``, ``ece_after``,
+    ``nll_before``, ``nll_after`` (test), ``top1`` (test, unchanged by scaling), ``n_val``, ``n_test``.
     """
     rows = []
     for name, (vl, vy, tl, ty) in runs.items():
         T = fit_temperature(vl, vy)
         tl, ty = _check(tl, ty)
-        rows.append({"model": name, "temperature": T,
+        at_bound = bool(np.isclose(T, TEMPERATURE_BOUNDS, rtol=1e-3).any())
+        rows.append({"model": name, "temperature": T, "temperature_at_bound": at_bound,
                      "ece_before": expected_calibration_error(tl, ty, 1.0, n_bins),
                      "ece_after": expected_calibration_error(tl, ty, T, n_bins),
                      "nll_before": negative_log_likelihood(tl, ty), "nll_after": negative_log_likelihood(tl, ty, T),
