@@ -112,6 +112,20 @@ def test_predicted_clips_replace_the_labels_on_the_test_side():
         E.clips_with_predictions(clips, ["9999_0"], np.zeros((1, 32)))
 
 
+def test_spotter_detections_enter_as_test_clips():
+    clips = _clips(_roster())
+    test = clips[clips["split"] == "test"]
+    spots = pd.DataFrame({"video": test["video"], "start_frame": test["start_frame"], "end_frame": test["end_frame"],
+                          "class": test["label"], "score": np.linspace(0, 1, len(test))})
+    given = E.clips_from_spots(spots)
+    assert (given["label"].to_numpy() == test["label"].to_numpy()).all()
+    same = E.run_emotion(clips, "bag_logistic", test_clips=given)
+    assert same.metrics == {**E.run_emotion(clips, "bag_logistic").metrics, "input": "given clips"}
+    assert len(E.clips_from_spots(spots, min_score=0.5)) == (spots["score"] >= 0.5).sum()
+    with pytest.raises(ValueError, match="class"):
+        E.clips_from_spots(spots.drop(columns="class"))
+
+
 def test_bad_emotion_columns_name_the_video():
     clips = _clips(_roster(4, 2))
     clips.loc[clips.index[0], "win_or_lose"] = "Draw"

@@ -10,6 +10,7 @@ L2-regularised logistic regression says Win or Lose::
 
     test_clips = clips_with_predictions(clips, saved)       # the kit's clip predictions replace the labels
     result = run_emotion(clips, "bag_logistic", test_clips=test_clips)
+    result = run_emotion(clips, "bag_logistic", test_clips=clips_from_spots(spots))   # a spotter's detections
 
 Protocol (docs/RECONSTRUCTION.md, "Kit extension: emotion"): the cross-subject split of the clip task, by
 video: the videos of the 37 training subjects (MiGA's validation videos included) train, the 35 test
@@ -20,7 +21,7 @@ recalls, 0.5 for any constant guess) and percentile bootstrap intervals that res
 
 Inputs are clip tables with columns ``video, subject, split, start_frame, label, win_or_lose`` (the clip index
 of docs/ARCHITECTURE.md plus the emotion), so the ground truth, the kit's predictions
-(:func:`clips_with_predictions`) or a spotter's detections on untrimmed video (one row per detected clip) all
+(:func:`clips_with_predictions`) or a spotter's detections on untrimmed video (:func:`clips_from_spots`) all
 enter the same way. ``label`` is the MiGA class 0..31 of each clip; rows with ``prob_0..prob_31`` columns give
 soft histograms (``histogram="soft"``).
 
@@ -403,6 +404,20 @@ def clips_with_predictions(clips: pd.DataFrame, sample_ids, logits) -> pd.DataFr
     z = np.exp(logits - logits.max(axis=1, keepdims=True))
     prob = z / z.sum(axis=1, keepdims=True)
     return pd.concat([out, pd.DataFrame(prob, columns=_PROB_COLUMNS)], axis=1)
+
+
+def clips_from_spots(spots: pd.DataFrame, min_score: float | None = None) -> pd.DataFrame:
+    """A spotter's detections on untrimmed video (``video, start_frame, end_frame, class[, score]``, the spots
+    table of the spotting module) as test clips for :func:`run_emotion`: ``class`` becomes ``label``; with
+    ``min_score``, detections scoring below it are dropped. Raises ``ValueError`` naming missing columns."""
+    need = {"video", "start_frame", "class"}
+    if not need <= set(spots.columns):
+        raise ValueError(f"spots table lacks {sorted(need - set(spots.columns))}; expected video, start_frame, "
+                         "end_frame, class[, score]")
+    out = spots.rename(columns={"class": "label"})
+    if min_score is not None:
+        out = out[out["score"] >= min_score]
+    return out.astype({"video": np.int64, "start_frame": np.int64, "label": np.int64}).reset_index(drop=True)
 
 
 def results_table(results: dict[str, EmotionResult]) -> pd.DataFrame:
