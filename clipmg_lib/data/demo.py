@@ -17,6 +17,12 @@ unchanged: training subjects from ``TRAIN_SUBJECTS`` (two of their videos, with 
 ``MIGA_VALIDATION_VIDEOS``, sit in the validation folders), test subjects from the other ids. Video ids,
 genders and emotion labels are synthetic (nationality is written as ``Demo``).
 
+Emotion (``win_or_lose``, synthetic): half of the training subjects' videos and half of the test videos lose.
+A video's outcome tilts which classes it draws from its split's clip pool: class ``c`` comes
+``exp(+-EMOTION_GAIN * r_c / 2)`` times more often in a Lose / Win video, where ``r_c`` is the class's real
+log rate ratio Lose/Win in iMiGUE (``REAL_LOSE_LOG_RATIO``, exaggerated 3x). The per-split class totals are
+unchanged; only which video holds which clip depends on the emotion.
+
 Each video is a press-conference shot at 320x180 (a quarter of the release's 1280x720, for speed; the
 skeleton CSVs are in these pixels): a seated upper body behind a table, rest with breathing and idle sway,
 and many labelled clips separated by rest. The true skeleton (light_hand35: BODY_25 + fingertips; hips and
@@ -95,7 +101,7 @@ from ..workers import process_pool
 log = logging.getLogger(__name__)
 
 #: Bump when the generator's output changes: existing demo datasets are then regenerated.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 MANIFEST_NAME = "demo_manifest.json"
 _INCOMPLETE_NAME = ".demo_incomplete.json"
 
@@ -103,6 +109,15 @@ _INCOMPLETE_NAME = ".demo_incomplete.json"
 REAL_CLIP_COUNTS = {99: 5715, 31: 2880, 29: 1547, 20: 1217, 8: 1134, 23: 1035, 24: 888, 22: 527, 2: 515,
                     11: 454, 26: 430, 17: 406, 4: 271, 21: 227, 12: 198, 9: 132, 3: 45, 1: 15}
 FREQUENCY_TEMPERATURE = 0.7
+
+#: log(rate in Lose videos / rate in Win videos) of each raw class in iMiGUE (labels_20200831.csv, +1 smoothed).
+REAL_LOSE_LOG_RATIO = {99: 0.05, 31: -0.09, 29: 0.11, 20: -0.39, 8: 0.27, 23: -0.49, 24: -0.11, 22: 0.08, 2: 0.16,
+                       11: -0.12, 26: 0.44, 17: -0.38, 4: -0.04, 21: -0.22, 12: -0.12, 9: 0.51, 3: -0.52, 1: 0.70}
+#: The demo's emotion shift: a Lose video draws class ``c`` at ``exp(+g * r_c / 2)`` times the rate of a neutral
+#: video, a Win video at ``exp(-g * r_c / 2)`` (``r_c`` from REAL_LOSE_LOG_RATIO, ``g`` this gain). Synthetic:
+#: the real direction of each class, exaggerated so that 14 videos can carry a signal.
+EMOTION_GAIN = 3.0
+EMOTIONS = ("Win", "Lose")
 
 
 @dataclass(frozen=True)
@@ -162,6 +177,7 @@ class VideoPlan:
     num_frames: int
     seed: int
     resolution: tuple[int, int]
+    emotion: str = "Win"  # 'Win' or 'Lose': the synthetic outcome that shifted the video's class frequencies
 
 
 def check_roster(size: DemoSize) -> None:
@@ -188,12 +204,31 @@ def class_quotas(n: int, minimum: int) -> dict[int, int]:
     return {c: minimum + int(b) for c, b in zip(classes, base)}
 
 
+def assign_emotions(size: DemoSize, seed: int) -> dict[int, str]:
+    """Video id -> 'Win' / 'Lose': half of the training subjects' videos and half of the test videos lose
+    (the odd one out wins), in a seeded order, so both outcomes occur on both sides of the split."""
+    rng = np.random.default_rng([seed, 104723])
+    out = {}
+    for videos in ([v for v in size.videos if v.split != "test"], [v for v in size.videos if v.split == "test"]):
+        for rank, i in enumerate(rng.permutation(len(videos))):
+            out[videos[int(i)].video] = EMOTIONS[1] if rank < len(videos) // 2 else EMOTIONS[0]
+    return out
+
+
+def emotion_weight(raw_class: int, emotion: str) -> float:
+    """How much more often a video of ``emotion`` draws ``raw_class`` than a neutral one (EMOTION_GAIN)."""
+    sign = 1.0 if emotion == EMOTIONS[1] else -1.0
+    return float(np.exp(sign * EMOTION_GAIN * REAL_LOSE_LOG_RATIO[int(raw_class)] / 2))
+
+
 def plan_dataset(size: DemoSize, seed: int) -> list[VideoPlan]:
-    """Deal clips to videos (hat classes only to hat wearers) and lay each video's timeline out."""
+    """Deal clips to videos (hat classes only to hat wearers; each video's emotion tilts which classes it
+    draws, :func:`emotion_weight`) and lay each video's timeline out."""
     check_roster(size)
     rng = np.random.default_rng([seed, 7919])
     per_video: dict[int, list[int]] = {v.video: [] for v in size.videos}
     weight = {v.video: rng.uniform(0.7, 1.3) for v in size.videos}
+    emotion = assign_emotions(size, seed)
     groups = (("train", [v for v in size.videos if v.split != "test"], size.clips_train, size.min_clips_per_class[0]),
               ("test", [v for v in size.videos if v.split == "test"], size.clips_test, size.min_clips_per_class[1]))
     for name, videos, n, minimum in groups:
@@ -203,7 +238,7 @@ def plan_dataset(size: DemoSize, seed: int) -> list[VideoPlan]:
                         (cls not in NO_HAT_CLASSES or not v.hat)]
             if not eligible:
                 raise ValueError(f"demo size {size.name!r}: no {name} video may hold class {cls} (hat rule)")
-            w = np.array([weight[v.video] for v in eligible])
+            w = np.array([weight[v.video] * emotion_weight(cls, emotion[v.video]) for v in eligible])
             per_video[eligible[int(rng.choice(len(eligible), p=w / w.sum()))].video].append(int(cls))
 
     plans = []
@@ -219,7 +254,7 @@ def plan_dataset(size: DemoSize, seed: int) -> list[VideoPlan]:
             length = int(np.clip(round(median * np.exp(0.5 * vrng.standard_normal())), 8, size.max_clip_frames))
             clips.append(ClipSpec(cls, t, t + length - 1))
             t += length + int(vrng.integers(size.gap_frames[0], size.gap_frames[1] + 1))
-        plans.append(VideoPlan(v, clips, t + int(vrng.integers(15, 30)), seed, size.resolution))
+        plans.append(VideoPlan(v, clips, t + int(vrng.integers(15, 30)), seed, size.resolution, emotion[v.video]))
     return plans
 
 
@@ -273,18 +308,18 @@ def write_video_files(root: str | os.PathLike, plan: VideoPlan) -> dict:
 
 
 def clip_table(plans: list[VideoPlan], seed: int) -> pd.DataFrame:
-    """The demo's clip index plus the official CSV's extra columns (synthetic gender / emotion)."""
+    """The demo's clip index plus the official CSV's extra columns (synthetic gender; ``win_or_lose`` is each
+    plan's emotion)."""
     rows = []
     rng = np.random.default_rng([seed, 104729])
     gender = {s: rng.choice(["M", "F"]) for s in sorted({p.video.subject for p in plans})}
     for p in sorted(plans, key=lambda p: (p.video.subject, p.video.video)):
-        outcome = "Win" if rng.random() < 0.5 else "Lose"
         for i, c in enumerate(p.clips):
             rows.append({"sample_id": sample_id(p.video.video, i), "video": p.video.video, "subject": p.video.subject,
                          "start_frame": c.start_frame, "end_frame": c.end_frame, "raw_class": c.raw_class,
                          "label": raw_to_label(c.raw_class), "split": clip_split(p.video.subject, p.video.video),
                          "label_id": i + 1, "gender": gender[p.video.subject], "nationality": "Demo",
-                         "win_or_lose": outcome})
+                         "win_or_lose": p.emotion})
     return pd.DataFrame(rows)
 
 
