@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from clipmg_lib.train.trainer import Predictions
-from subprocesses import run_with_deadline
+from deadline_subprocess import run
 
 WORKER = Path(__file__).with_name("ddp_toy_worker.py")
 
@@ -20,7 +20,7 @@ def _run(args: list[str], out: Path) -> None:
     # the worker imports train_toys from tests/; the caller's PYTHONPATH (the checkout under test) stays first
     paths = [p for p in (os.environ.get("PYTHONPATH"), str(WORKER.parent)) if p]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(paths))
-    proc = run_with_deadline([sys.executable, *args, str(WORKER), str(out)], timeout=300, env=env)
+    proc = run([sys.executable, *args, str(WORKER), str(out)], timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
@@ -59,7 +59,7 @@ def test_the_cli_runs_under_torchrun_on_the_demo(small_demo, tmp_path):
            "-m", "clipmg_lib.train", "--dataset-root", str(root), "--out", str(tmp_path / "run"),
            "--cache-dir", str(tmp_path / "cache"), "--quiet", "--set", "epochs=1", "--set", "batch_size=8",
            "--set", "train_views=1", "--set", "device=cpu"]
-    proc = run_with_deadline(cmd, timeout=300, env=env)
+    proc = run(cmd, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     assert report["world_size"] == 2
