@@ -10,7 +10,7 @@ RESULTS ?= results
 export HF_HUB_OFFLINE ?= 1
 export PYTHONHASHSEED ?= 0
 
-.PHONY: demo test install demo-data chain bench clean-results
+.PHONY: demo test test-fast install demo-data chain bench clean-results
 
 demo: chain  ## run the whole chain (notebooks 01..NN) on the demo dataset
 
@@ -38,6 +38,13 @@ chain: demo-data
 # In JupyterLab and under papermill (which reads iopub while a cell runs) bars stay widgets.
 test: demo-data  ## unit tests + every notebook under nbval
 	QT_API=tqdm-console TQDM_MININTERVAL=30 $(PY) -m pytest tests --nbval-lax --nbval-current-env --nbval-cell-timeout=900 notebooks -p no:cacheprovider
+
+# The fast lane while editing: the unit tests without the slow ones (demo generation, DDP, mediapipe, notebook
+# kernels; see tests/conftest.py), no notebooks (nbval not even loaded: its import alone takes ~5 s of CPU), no demo
+# dataset needed; HF_HUB_OFFLINE and PYTHONHASHSEED as above (QT_API/TQDM_* concern nbval only). `make test` stays
+# the full suite and the CI command.
+test-fast: $(STAMP)  ## unit tests not marked slow (under 2 minutes on a 2-core CPU)
+	$(PY) -m pytest tests -m "not slow" -p no:cacheprovider -p no:nbval
 
 bench: demo-data  ## benchmarks (not part of the tests)
 	$(PY) -m bench

@@ -5,6 +5,9 @@ notebook joins the chain by being named, without changing this runner. Each exec
 written to ``<results>/notebooks/``; wall times go to ``<results>/chain_timing.csv``.
 
     python -m clipmg_lib.chain --dataset-root data/demo --results results [--only 01 02] [-p epochs=3]
+
+``--cell-timeout S`` stops a notebook whose cell runs longer than S seconds (a failure, like an error in
+the cell); by default cells have no time limit, since a real-data cell may legitimately take hours.
 """
 from __future__ import annotations
 
@@ -40,8 +43,13 @@ def _parse_param(text: str) -> tuple[str, object]:
 
 def run_chain(dataset: str | Path | None = None, results: str | Path | None = None,
               only: list[str] | None = None, extra: dict | None = None,
-              kernel_name: str = "python3", notebooks_dir: Path | None = None) -> pd.DataFrame:
-    """Execute the chain; returns a table of (notebook, seconds, status). Stops at the first failure."""
+              kernel_name: str = "python3", notebooks_dir: Path | None = None,
+              cell_timeout: float | None = None) -> pd.DataFrame:
+    """Execute the chain; returns a table of (notebook, seconds, status). Stops at the first failure.
+
+    ``cell_timeout``: seconds one cell may run before its notebook is stopped and counted as failed
+    (``None``: no limit).
+    """
     import papermill as pm
 
     out_root = results_dir(results)
@@ -58,7 +66,8 @@ def run_chain(dataset: str | Path | None = None, results: str | Path | None = No
         status = "ok"
         try:
             pm.execute_notebook(str(nb), str(nb_out / nb.name), parameters=params, kernel_name=kernel_name,
-                                cwd=str(nb.parent), progress_bar=False, log_output=False)
+                                cwd=str(nb.parent), progress_bar=False, log_output=False,
+                                execution_timeout=cell_timeout)
         except Exception as exc:  # papermill raises PapermillExecutionError with the cell's traceback
             status = f"failed: {type(exc).__name__}"
             print(exc, file=sys.stderr)
@@ -83,8 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", default=None, help="order prefixes to run, e.g. 01 02")
     ap.add_argument("-p", "--param", action="append", type=_parse_param, default=[],
                     help="extra papermill parameter NAME=VALUE, passed to every notebook")
+    ap.add_argument("--cell-timeout", type=float, default=None, metavar="S",
+                    help="stop a notebook whose cell runs longer than S seconds (default: no limit)")
     args = ap.parse_args(argv)
-    table = run_chain(args.dataset_root, args.results, args.only, dict(args.param))
+    table = run_chain(args.dataset_root, args.results, args.only, dict(args.param), cell_timeout=args.cell_timeout)
     print(table.to_string(index=False))
     return 0 if len(table) and table["status"].iloc[-1] == "ok" else 1
 

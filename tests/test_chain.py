@@ -1,8 +1,10 @@
-"""The chain runner finds notebooks by order prefix and stops at the first failure."""
+"""The chain runner finds notebooks by order prefix, stops at the first failure and at a cell past its deadline."""
 from __future__ import annotations
 
+import time
 
 import nbformat
+import pytest
 
 from clipmg_lib import chain
 
@@ -40,6 +42,7 @@ def _notebook(path, *sources):
     nbformat.write(nb, path)
 
 
+@pytest.mark.slow
 def test_run_chain_executes_in_order_and_stops_at_failure(tmp_path):
     src = tmp_path / "nbs"
     src.mkdir()
@@ -47,10 +50,24 @@ def test_run_chain_executes_in_order_and_stops_at_failure(tmp_path):
     _notebook(src / "02_fail.ipynb", "raise RuntimeError('boom')")
     _notebook(src / "03_never.ipynb", "from pathlib import Path\nPath(results_dir, 'ran03').write_text('x')")
     out = tmp_path / "results"
-    table = chain.run_chain(tmp_path / "data", out, notebooks_dir=src)
+    table = chain.run_chain(tmp_path / "data", out, notebooks_dir=src, cell_timeout=120)
     assert list(table["notebook"]) == ["01_ok.ipynb", "02_fail.ipynb", "TOTAL"]
     assert table["status"].iloc[-1] == "failed"
     assert (out / "ran01").read_text() == str((tmp_path / "data").resolve())
     assert not (out / "ran03").exists()
     assert (out / "notebooks" / "02_fail.ipynb").exists()
     assert (out / "chain_timing.csv").exists()
+
+
+@pytest.mark.slow
+def test_a_cell_past_its_timeout_stops_the_chain(tmp_path):
+    src = tmp_path / "nbs"
+    src.mkdir()
+    _notebook(src / "01_hangs.ipynb", "import time\ntime.sleep(600)")
+    _notebook(src / "02_never.ipynb", "from pathlib import Path\nPath(results_dir, 'ran02').write_text('x')")
+    started = time.monotonic()
+    table = chain.run_chain(tmp_path / "data", tmp_path / "results", notebooks_dir=src, cell_timeout=3)
+    assert time.monotonic() - started < 300  # the kernel's start-up under load, not the 600 s sleep
+    assert list(table["notebook"]) == ["01_hangs.ipynb", "TOTAL"]
+    assert table["status"].iloc[0].startswith("failed") and table["status"].iloc[-1] == "failed"
+    assert not (tmp_path / "results" / "ran02").exists()

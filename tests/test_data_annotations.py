@@ -48,6 +48,7 @@ def test_seconds_to_frame_reproduces_every_official_frame(official):
     assert (seconds_to_frame(official["end_time"]) == official["end_frame"]).all()
 
 
+@pytest.mark.slow
 @pytest.mark.needs_shared
 def test_official_csv_round_trip(official, tmp_path):
     write_official_csv(tmp_path / "labels.csv", official)

@@ -38,6 +38,7 @@ def skeleton_298(openpose_298):
     return skeleton
 
 
+@pytest.mark.slow
 @pytest.mark.needs_shared
 def test_json_folder_of_video_298(skeleton_298):
     assert skeleton_298.layout == "openpose137"
@@ -52,6 +53,7 @@ def test_json_folder_of_video_298(skeleton_298):
     assert np.percentile(x, 99) < 1280 and np.percentile(y, 99) < 720 and x.max() < 1.2 * 1280 and y.max() < 1.2 * 720
 
 
+@pytest.mark.slow
 @pytest.mark.needs_shared
 def test_json_frames_match_their_files(openpose_298, skeleton_298):
     folder = openpose_298[0]
@@ -66,6 +68,7 @@ def test_json_frames_match_their_files(openpose_298, skeleton_298):
         np.testing.assert_array_equal(skeleton_298.data[frame, 116:], rhand)
 
 
+@pytest.mark.slow
 @pytest.mark.needs_shared
 def test_video_298_clips_cut_at_the_official_frames(openpose_298, skeleton_298, shared_imigue, tmp_path):
     official = read_official_csv(shared_imigue / "labels_20200831.csv")
@@ -88,6 +91,7 @@ def test_video_298_clips_cut_at_the_official_frames(openpose_298, skeleton_298, 
         np.testing.assert_array_equal(clip.data[-1], skeleton_298.data[row.end_frame])
 
 
+@pytest.mark.slow
 @pytest.mark.needs_shared
 def test_real_skeleton_through_light_hand_csv(skeleton_298, tmp_path):
     path = tmp_path / "0298_light_hand.csv"

@@ -155,6 +155,7 @@ def test_corrupt_and_missing_video(tmp_path, bar_video, backend):
         ClipReader(backend=backend).read(tmp_path / "nope.mp4", [0])
 
 
+@pytest.mark.slow
 def test_pyav_backend_skips_non_reference_frames_exactly(tmp_path):
     # broadcast-like: one keyframe per 10 s, B-frames; skipping B-frames before a wanted frame must never
     # change which frames come back, even with no safety margin (every wanted B-frame is then re-decoded)

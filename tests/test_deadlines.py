@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 HANGING_TESTS = '''
@@ -47,6 +49,7 @@ def test_the_configured_default_deadline_applies_to_every_test(pytestconfig):
     assert pytestconfig.getini("timeout_method") == "signal"
 
 
+@pytest.mark.slow
 def test_a_python_level_hang_fails_at_its_deadline_with_the_stacks(tmp_path):
     proc, seconds = _run_pytest(tmp_path, "test_sleeps_in_python")
     assert proc.returncode == 1, proc.stdout + proc.stderr
@@ -55,6 +58,7 @@ def test_a_python_level_hang_fails_at_its_deadline_with_the_stacks(tmp_path):
     assert seconds < 60
 
 
+@pytest.mark.slow
 def test_a_native_hang_holding_the_gil_is_ended_by_the_watchdog_with_every_stack(tmp_path):
     proc, seconds = _run_pytest(tmp_path, "test_deadlocks_in_native_code_holding_the_gil",
                                 "test_never_reached_after_a_hard_hang", margin_s=3)
@@ -66,6 +70,7 @@ def test_a_native_hang_holding_the_gil_is_ended_by_the_watchdog_with_every_stack
     assert seconds < 60
 
 
+@pytest.mark.slow
 def test_a_subprocess_deadline_ends_the_grandchildren_that_hold_its_pipes(tmp_path):
     """subprocess.run's own timeout would wait forever here: the grandchild keeps stdout open."""
     from deadline_subprocess import DeadlineExceeded, run

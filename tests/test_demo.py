@@ -1,7 +1,7 @@
 """The demo dataset generator: layout, read-back through the real readers, determinism, design claims.
 
-One small dataset is generated per session (a few seconds); the default size is only planned here
-(no rendering), its generation time is measured by hand (see the report / docstring).
+Tests that read a rendered dataset use the session's ``small_demo`` (tests/conftest.py) and are slow; the
+default size is only planned here (no rendering). Orchestration tests (skip, force, resume) stub the renderer.
 """
 from __future__ import annotations
 
@@ -23,14 +23,7 @@ from clipmg_lib.data.layout_on_disk import IMiGUELayout
 from clipmg_lib.data.skeleton_io import read_light_hand_csv, write_light_hand_csv
 from clipmg_lib.data.splits import MIGA_VALIDATION_VIDEOS, TRAIN_SUBJECTS
 
-SEED = 0
-
-
-@pytest.fixture(scope="session")
-def small_demo(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("demo_small")
-    demo.generate_demo(root, seed=SEED, size="small", workers=1, progress=False)
-    return root
+SEED = 0  # the seed of the session's small_demo
 
 
 def _frames_digest(path: Path) -> tuple[int, str]:
@@ -43,6 +36,7 @@ def _frames_digest(path: Path) -> tuple[int, str]:
 
 # ------------------------------------------------------------------------------------- layout
 
+@pytest.mark.slow
 def test_layout_and_protocol(small_demo):
     layout = IMiGUELayout(small_demo)
     cfg = demo.SIZES["small"]
@@ -60,6 +54,7 @@ def test_layout_and_protocol(small_demo):
     assert not set(index.loc[index["split"] == "train", "video"]) & MIGA_VALIDATION_VIDEOS
 
 
+@pytest.mark.slow
 def test_official_csv_and_label_csvs_agree(small_demo):
     """Both annotation sources give the same clips and splits (folder split = protocol split)."""
     cols = ["sample_id", "video", "start_frame", "end_frame", "raw_class", "label", "split"]
@@ -68,6 +63,7 @@ def test_official_csv_and_label_csvs_agree(small_demo):
     pd.testing.assert_frame_equal(official[cols].reset_index(drop=True), per_video[cols].reset_index(drop=True))
 
 
+@pytest.mark.slow
 def test_every_file_reads_back_unchanged(small_demo, tmp_path):
     """Read with the real readers, write again with the real writers: byte-identical files."""
     layout = IMiGUELayout(small_demo)
@@ -83,6 +79,7 @@ def test_every_file_reads_back_unchanged(small_demo, tmp_path):
         assert (tmp_path / skel.name).read_bytes() == skel.read_bytes()
 
 
+@pytest.mark.slow
 def test_videos_match_skeletons_and_clips(small_demo):
     layout = IMiGUELayout(small_demo)
     manifest = demo.read_manifest(small_demo)
@@ -107,6 +104,7 @@ def test_videos_match_skeletons_and_clips(small_demo):
     build_clip_index(small_demo, check_lengths=True, progress=False)
 
 
+@pytest.mark.slow
 def test_rendered_person_sits_at_the_skeleton(small_demo):
     """Decoded pixels at the CSV's nose, neck and wrists differ from the empty background; far away they do not."""
     layout = IMiGUELayout(small_demo)
@@ -130,6 +128,7 @@ def test_rendered_person_sits_at_the_skeleton(small_demo):
         assert corner < 4, (vid, corner)  # mean colour: compression smooths the backdrop's noise
 
 
+@pytest.mark.slow
 def test_at_least_eight_classes_in_both_splits(small_demo):
     index = build_clip_index(small_demo, progress=False)
     train = set(index.loc[index["split"] != "test", "raw_class"])
@@ -139,6 +138,7 @@ def test_at_least_eight_classes_in_both_splits(small_demo):
     assert counts.index[0] == 99
 
 
+@pytest.mark.slow
 def test_hat_classes_follow_the_subject(small_demo):
     index = build_clip_index(small_demo, progress=False)
     hat_videos = {v.video for v in demo.SIZES["small"].videos if v.hat}
@@ -148,6 +148,7 @@ def test_hat_classes_follow_the_subject(small_demo):
 
 # ------------------------------------------------------------------------------- determinism
 
+@pytest.mark.slow
 def test_deterministic_whatever_the_worker_count(small_demo, tmp_path):
     again = tmp_path / "again"
     demo.generate_demo(again, seed=SEED, size="small", workers=2, progress=False)
@@ -310,6 +311,7 @@ def test_docstring_table_matches_the_catalogue():
             assert spec.rgb_cue in rows[raw], raw
 
 
+@pytest.mark.slow
 def test_manifest_is_json_and_complete(small_demo):
     m = json.loads((small_demo / demo.MANIFEST_NAME).read_text())
     assert m["generator_version"] == demo.GENERATOR_VERSION and m["size"] == "small" and m["seed"] == SEED

@@ -58,7 +58,7 @@ def test_figures_are_written(tmp_path):
     # only the classes present are drawn in the confusion matrix
     assert len(figs["cm"].data[0].x) == len(np.unique(np.r_[labels, scores.argmax(1)]))
     for name, fig in figs.items():
-        path = plots.save_figure(fig, tmp_path, name)
+        path = plots.save_figure(fig, tmp_path, name, png=False)  # the real PNG export: test_png_export_for_real
         assert path.read_text().count("<html") == 1
     assert (tmp_path / "figures" / "plotly.min.js").stat().st_size > 1_000_000
     assert sorted(p.name for p in (tmp_path / "figures").iterdir() if p.name.startswith(".")) == []  # no temp files left
@@ -66,6 +66,17 @@ def test_figures_are_written(tmp_path):
 
 def _bar():
     return go.Figure(go.Bar(x=["a", "b"], y=[1, 2]))
+
+
+@pytest.mark.slow
+def test_png_export_for_real(tmp_path):
+    """Where kaleido and a browser are installed, the PNG is a real image (kaleido drives Chrome: slow)."""
+    pytest.importorskip("kaleido")
+    try:
+        html = plots.save_figure(_bar(), tmp_path, "bar", png=True)
+    except RuntimeError as e:
+        pytest.skip(f"no static export here: {e}")
+    assert html.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_png_only_where_static_export_works(tmp_path, monkeypatch, caplog):

@@ -14,6 +14,8 @@ from data_fixtures import decode_bar_index, make_tiny_imigue
 
 VIEWS = view_names(3)  # uniform, random0..random2
 
+pytestmark = pytest.mark.slow  # tokens of every view of the tiny dataset: 5-60 s per test on 2 cores
+
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):

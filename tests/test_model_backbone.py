@@ -25,6 +25,7 @@ def _backbone(**changes) -> CLIPBackbone:
     return CLIPBackbone(clip.visual, cfg, weights)
 
 
+@pytest.mark.slow
 def test_tokens_shape_and_cls_equals_open_clip_image_embedding():
     bb = _backbone()
     frames = _frames()
@@ -36,6 +37,7 @@ def test_tokens_shape_and_cls_equals_open_clip_image_embedding():
     torch.testing.assert_close(tokens[:, :, 0], ref, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_random_init_is_seeded_and_keyed():
     frames = _frames(1, 2)
     a, b, c = _backbone(), _backbone(), _backbone(init_seed=1)
@@ -72,6 +74,7 @@ def test_wrong_frame_size_is_a_clear_error():
         _backbone()(torch.randn(1, 2, 3, 64, 64))
 
 
+@pytest.mark.slow
 def test_frozen_backbone_gets_no_gradient_and_last_blocks_train_when_asked():
     frozen = _backbone()
     assert frozen.frozen
@@ -90,6 +93,7 @@ def test_frozen_backbone_gets_no_gradient_and_last_blocks_train_when_asked():
         _backbone(trainable_blocks=5)
 
 
+@pytest.mark.slow
 def test_frozen_backbone_stays_in_eval_mode():
     model = create_model("clipmg_tiny")
     model.train()
@@ -97,6 +101,7 @@ def test_frozen_backbone_stays_in_eval_mode():
     assert model.pose_encoder.training
 
 
+@pytest.mark.slow
 def test_checkpoint_file_loads_through_the_pretrained_path(tmp_path):
     """A state dict saved from a CLIP goes through open_clip's own loading, like downloaded weights."""
     donor, _ = load_open_clip(BackboneConfig(**{**TINY.__dict__, "init_seed": 123}))
@@ -140,6 +145,7 @@ def test_unknown_tag_and_architecture():
         create_model("clipmg_tiny", backbone={"clip_model": "ViT-Nope"})
 
 
+@pytest.mark.slow
 def test_paper_config_builds_vitb16_without_weights_offline():
     model = create_model("clipmg_vitb16", pretrained=None, text={"source": "random"})
     assert model.token_shape == (8, 197, 512) and model.image_size == 224

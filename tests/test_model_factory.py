@@ -49,6 +49,7 @@ def test_list_models_and_name_resolution():
     assert a == b and a.name == "clipmg_tiny_rgb_only" and a.ablation == "rgb_only"
 
 
+@pytest.mark.slow
 def test_overrides_and_config_file(tmp_path):
     cfg = get_model_config("clipmg_tiny", hidden_dim=32, backbone__token_grid=2, pose={"dropout": 0.5},
                            pretrained=None)
@@ -95,6 +96,7 @@ def test_full_model_outputs(perturbed_full, inputs):
     torch.testing.assert_close(out["logits"], perturbed_full(frames=None, tokens=tokens, heatmap=heatmap)["logits"])
 
 
+@pytest.mark.slow
 def test_frozen_parts_get_no_gradient_trainable_parts_do(inputs):
     tokens, heatmap = inputs
     torch.manual_seed(0)
@@ -125,6 +127,7 @@ def _ablation_logits(name, full, tokens, heatmap):
     return model, model(tokens=tokens, heatmap=heatmap)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["no_pose_guidance", "no_cross_attention", "no_gate", "rgb_only",
                                   "pose_only", "no_text_semantics", "zero_shot"])
 def test_each_ablation_changes_the_output(name, perturbed_full, inputs):
@@ -165,6 +168,7 @@ def test_ablations_use_only_their_inputs(inputs):
         full(tokens=tokens[:, :4], heatmap=heatmap)
 
 
+@pytest.mark.slow
 def test_pose_guidance_makes_queries_depend_on_pose(perturbed_full, inputs):
     tokens, heatmap = inputs
     q1 = perturbed_full(tokens=tokens, heatmap=heatmap)["queries"]
@@ -194,6 +198,7 @@ def test_class_prompts_are_data_for_all_32_classes():
     assert len({d["description"] for d in desc}) == 32
 
 
+@pytest.mark.slow
 def test_text_embeddings_cached_atomically_and_keyed(tmp_path, monkeypatch):
     monkeypatch.setenv("CLIPMG_CACHE_DIR", str(tmp_path))
     model = create_model("clipmg_tiny")
@@ -221,6 +226,7 @@ def test_random_class_codes_are_fixed_unit_vectors():
     torch.testing.assert_close(a.norm(dim=-1), torch.ones(32))
 
 
+@pytest.mark.slow
 def test_trainable_state_dict_round_trip(perturbed_full, inputs, tmp_path):
     tokens, heatmap = inputs
     state = perturbed_full.trainable_state_dict()

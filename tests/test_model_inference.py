@@ -30,6 +30,7 @@ class FakeClips(Dataset):
         return self.items[i]
 
 
+@pytest.mark.slow
 def test_encode_and_predict_match_a_direct_forward():
     model = create_model("clipmg_tiny").eval()
     data = FakeClips(5)

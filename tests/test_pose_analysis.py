@@ -78,6 +78,7 @@ def test_agreement_table():
     np.testing.assert_allclose(t["median_sw"], 10 / 200, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_pose_figures_build(tmp_path):
     from clipmg_lib.eval import plots_pose as pp
     from clipmg_lib.eval.plots import save_figure

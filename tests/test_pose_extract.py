@@ -10,6 +10,8 @@ from clipmg_lib.data.video import VideoFileError
 from clipmg_lib.pose import extract as ex
 from clipmg_lib.pose.sample_media import person_photo, write_person_video
 
+pytestmark = pytest.mark.slow  # mediapipe graphs on real footage: 2-70 s per test on 2 cores
+
 LAYOUT = get_layout("light_hand35")
 J = {name: LAYOUT.openpose_names.index(name) for name in ("Nose", "Neck", "RShoulder", "LShoulder", "REye", "LEye",
                                                            "REar", "LEar")}

@@ -100,6 +100,7 @@ def test_person_box_is_square_padded_and_contains_every_joint():
     assert np.array_equal(none, [0, 0, 1280, 720])
 
 
+@pytest.mark.slow
 def test_empty_skeleton_gives_zero_volume_and_long_clips_are_blocked():
     s = {"keypoint": np.zeros((4, 22, 2), np.float32), "keypoint_score": np.zeros((4, 22), np.float32),
          "layout": "openpose22", "img_shape": (720, 1280)}

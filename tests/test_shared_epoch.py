@@ -40,6 +40,7 @@ def test_shared_epoch_copies():
     assert e.get() == 7 and repr(e) == "SharedEpoch(7)"
 
 
+@pytest.mark.slow
 def test_clip_dataset_epoch_reaches_persistent_workers(tiny):
     root, index = tiny
     ds = ClipDataset(index, root, num_frames=4, mode="train", seed=2, load_frames=False)
@@ -54,6 +55,7 @@ def test_clip_dataset_epoch_reaches_persistent_workers(tiny):
     assert not np.array_equal(seen[0], seen[1])  # the frames drawn really depend on the epoch
 
 
+@pytest.mark.slow
 def test_cached_dataset_epoch_reaches_persistent_workers(tiny, tmp_path):
     root, index = tiny
     model = create_model("clipmg_tiny", pretrained=None)

@@ -3,25 +3,28 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from clipmg_lib.train.trainer import Predictions
+from deadline_subprocess import run
 
 WORKER = Path(__file__).with_name("ddp_toy_worker.py")
 
 
 def _run(args: list[str], out: Path) -> None:
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(WORKER.parent))
-    proc = subprocess.run([sys.executable, *args, str(WORKER), str(out)], env=env, capture_output=True, text=True,
-                          timeout=300)
+    # the worker imports train_toys from tests/; the caller's PYTHONPATH (the checkout under test) stays first
+    paths = [p for p in (os.environ.get("PYTHONPATH"), str(WORKER.parent)) if p]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(paths))
+    proc = run([sys.executable, *args, str(WORKER), str(out)], timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_two_process_ddp_matches_one_process(tmp_path):
     _run([], tmp_path / "single")
     _run(["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"], tmp_path / "ddp")
@@ -43,21 +46,20 @@ def test_two_process_ddp_matches_one_process(tmp_path):
         torch.testing.assert_close(s1[name], s2[name], atol=1e-5, rtol=1e-4)
 
 
-def test_the_cli_runs_under_torchrun_on_the_demo(tmp_path):
+@pytest.mark.slow
+def test_the_cli_runs_under_torchrun_on_the_demo(small_demo, tmp_path):
     """The real entry point under torchrun (2 CPU processes, gloo): caches built once, a run that evaluates
     every test clip once and writes one submission."""
-    from clipmg_lib.data.demo import generate_demo
     from clipmg_lib.data.export import read_submission_csv
     from clipmg_lib.train.run import load_index
 
-    root = tmp_path / "demo"
-    generate_demo(root, size="small", progress=False)
+    root = small_demo
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "clipmg_lib.train", "--dataset-root", str(root), "--out", str(tmp_path / "run"),
            "--cache-dir", str(tmp_path / "cache"), "--quiet", "--set", "epochs=1", "--set", "batch_size=8",
            "--set", "train_views=1", "--set", "device=cpu"]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    proc = run(cmd, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     assert report["world_size"] == 2

@@ -1,4 +1,5 @@
-"""End to end on the small demo dataset: caches, a 2-epoch tiny run, the submission, the ablation table."""
+"""End to end on the session's small demo dataset (tests/conftest.py): caches, a 2-epoch tiny run, the submission,
+the ablation table."""
 from __future__ import annotations
 
 import json
@@ -16,15 +17,6 @@ CFG = load_train_config("tiny_demo", epochs=2, batch_size=8, lr=3e-3, train_view
 
 
 @pytest.fixture(scope="module")
-def small_demo(tmp_path_factory):
-    from clipmg_lib.data.demo import generate_demo
-
-    root = tmp_path_factory.mktemp("demo_small")
-    generate_demo(root, size="small", progress=False)
-    return root
-
-
-@pytest.fixture(scope="module")
 def cache_root(tmp_path_factory):
     return tmp_path_factory.mktemp("cache")
 
@@ -34,6 +26,7 @@ def tiny_run(small_demo, cache_root, tmp_path_factory):
     return train_model(CFG, small_demo, tmp_path_factory.mktemp("run"), cache_root, progress=False)
 
 
+@pytest.mark.slow
 def test_two_epochs_of_the_tiny_config_beat_chance(tiny_run):
     assert list(tiny_run.history["epoch"]) == [0, 1]
     test = tiny_run.reports["test"]
@@ -45,6 +38,7 @@ def test_two_epochs_of_the_tiny_config_beat_chance(tiny_run):
     assert report["switches"]["gate"] and report["switches"]["pose_guidance"]
 
 
+@pytest.mark.slow
 def test_submission_has_one_row_per_test_clip(tiny_run, small_demo):
     index = load_index(small_demo)
     test_ids = set(index.loc[index["split"] == "test", "sample_id"])
@@ -55,6 +49,7 @@ def test_submission_has_one_row_per_test_clip(tiny_run, small_demo):
     assert all(by_id[i] == t for i, t in zip(submission["Id"], submission["Target"]))
 
 
+@pytest.mark.slow
 def test_finished_run_and_caches_are_reused(tiny_run, small_demo, cache_root, monkeypatch):
     model = create_model_for(CFG)
 
@@ -70,6 +65,7 @@ def test_finished_run_and_caches_are_reused(tiny_run, small_demo, cache_root, mo
     np.testing.assert_allclose(again.predictions["test"].logits, tiny_run.predictions["test"].logits, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_ablation_table(small_demo, cache_root, tmp_path):
     variants = ["full", "rgb_only", "pose_only", "zero_shot"]
     table = run_ablations(CFG.replace(epochs=1), variants, small_demo, tmp_path, cache_root, progress=False)
@@ -88,6 +84,7 @@ def test_ablation_table(small_demo, cache_root, tmp_path):
     assert chart.count('", "') == len(variants) - 1 and "bar [" in chart
 
 
+@pytest.mark.slow
 def test_a_training_backbone_reads_frames_instead_of_the_cache(small_demo, tmp_path):
     cfg = CFG.replace(epochs=1, model_overrides={"backbone__trainable_blocks": 1})
     result = train_model(cfg, small_demo, tmp_path / "run", tmp_path / "cache", progress=False, evaluate_test=False)

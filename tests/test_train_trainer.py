@@ -24,6 +24,7 @@ def make_trainer(out_dir, config=CFG, train=None, val=None):
                    show_progress=False)
 
 
+@pytest.mark.slow
 def test_two_epochs_beat_chance(tmp_path):
     trainer = make_trainer(tmp_path, CFG.replace(epochs=2))
     history = trainer.fit()
@@ -36,6 +37,7 @@ def test_two_epochs_beat_chance(tmp_path):
     assert TrainConfig(**json.loads((tmp_path / "train_config.json").read_text())) == CFG.replace(epochs=2)
 
 
+@pytest.mark.slow
 def test_stop_and_resume_gives_the_same_weights(tmp_path):
     full = make_trainer(tmp_path / "full")
     full.fit()
@@ -53,6 +55,7 @@ def test_stop_and_resume_gives_the_same_weights(tmp_path):
     assert pd_full.equals(pd_res)
 
 
+@pytest.mark.slow
 def test_checkpoint_leaves_frozen_weights_out_and_checks_them(tmp_path):
     trainer = make_trainer(tmp_path, CFG.replace(epochs=1))
     trainer.fit()
@@ -65,6 +68,7 @@ def test_checkpoint_leaves_frozen_weights_out_and_checks_them(tmp_path):
         other.load_best()
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_different_config(tmp_path):
     make_trainer(tmp_path, CFG.replace(epochs=1)).fit()
     with pytest.raises(CheckpointError, match="different config"):
@@ -72,6 +76,7 @@ def test_resume_refuses_a_different_config(tmp_path):
     make_trainer(tmp_path, CFG.replace(epochs=1, lr=1e-2)).fit(resume=False)  # explicit restart is allowed
 
 
+@pytest.mark.slow
 def test_predictions_round_trip_and_extras(tmp_path):
     trainer = make_trainer(tmp_path, CFG.replace(epochs=1))
     trainer.fit()
@@ -86,6 +91,7 @@ def test_predictions_round_trip_and_extras(tmp_path):
         trainer.predict(trainer.val_set, keep=("attn",))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("balance", ["loss", "sampler"])
 def test_class_balanced_training_runs(tmp_path, balance):
     history = make_trainer(tmp_path, CFG.replace(epochs=1, class_balance=balance)).fit()
