@@ -153,15 +153,17 @@ def test_bad_arguments_and_clip_past_the_skeleton(tiny, tmp_path):
         ClipDataset(index, layout.root)[len(index)]
 
 
-def test_forked_workers_after_the_parent_read_frames(tiny):
-    # decord's decoder threads do not survive fork: workers must not reuse the parent's open decoders
+@pytest.mark.slow
+def test_workers_started_after_the_parent_read_frames_decode_the_same_frames(tiny):
+    # the kit's workers (clipmg_lib.workers: forkserver, never fork) get the dataset pickled without the
+    # parent's open decoders and open their own
     layout, index = tiny
     from clipmg_lib.pose.transforms import Compose, SelectFrames
+    from clipmg_lib.workers import loader_kwargs
 
     ds = ClipDataset(index, layout.root, num_frames=4, image_size=16, pose_pipeline=Compose([SelectFrames()]))
     parent = [ds[i]["imgs"] for i in range(3)]  # opens decoders in the parent
-    loader = DataLoader(ds, batch_size=3, num_workers=2, collate_fn=collate_clips, multiprocessing_context="fork",
-                        timeout=120)
+    loader = DataLoader(ds, batch_size=3, collate_fn=collate_clips, timeout=120, **loader_kwargs(2))
     batches = list(loader)
     assert sum(len(b["sample_id"]) for b in batches) == len(ds)
     assert all((batches[0]["imgs"][k].numpy() == parent[k]).all() for k in range(3))
