@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import deadline_subprocess
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,9 +39,9 @@ def _run_pytest(tmp_path: Path, *tests: str, margin_s: float = 3) -> tuple[subpr
     (tmp_path / "conftest.py").write_text((REPO / "conftest.py").read_text())
     env = {**os.environ, "CLIPMG_TEST_HARD_MARGIN_S": str(margin_s)}
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-c",
-                           str(REPO / "pyproject.toml"), "--rootdir", str(tmp_path), *(f"{test_file}::{t}" for t in tests)],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    proc = deadline_subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-c",
+                                    str(REPO / "pyproject.toml"), "--rootdir", str(tmp_path),
+                                    *(f"{test_file}::{t}" for t in tests)], cwd=tmp_path, env=env, timeout=120)
     return proc, time.perf_counter() - started
 
 
