@@ -12,7 +12,8 @@
       imigue_rgb_phase1/train_data/{vid:04d}/{vid:04d}.mp4
       imigue_rgb_phase1/validation_data/{vid:04d}/{vid:04d}.mp4
       imigue_rgb_phase2/{vid:04d}/{vid:04d}.mp4
-      mediapipe_skeleton/{vid:04d}/{vid:04d}_light_hand.csv   # written by clipmg_lib.pose (not in the release)
+      mediapipe_skeleton/{vid:04d}/{vid:04d}_light_hand.csv   # read if present (the demo generator's); the kit
+                                                            # writes its own extraction OUTSIDE the root
       Data/skeleton/raw/{vid}/{vid}_{frame:012d}_keypoints.json   # original iMiGUE OpenPose form (optional)
       Label/raw/{vid}.txt                                         # original iMiGUE raw labels (optional)
 
@@ -22,6 +23,9 @@ not, in folder and file names alike. The ``*_path(vid, split)`` methods give the
 writers (the demo generator, the pose extractor) use, which every lookup finds: padded to 4 everywhere,
 as the MiGA starter code reads them (``os.path.join(folder, sample_id + '_light_hand.csv')`` with the
 folder name as ``sample_id``).
+
+A dataset root is read-only to the kit: the mediapipe skeletons the kit extracts live under ``mediapipe_root``
+(default :func:`clipmg_lib.paths.derived_dir` ``(root, 'mediapipe_skeleton')``, in the cache folder).
 """
 from __future__ import annotations
 
@@ -58,13 +62,24 @@ class IMiGUELayout:
     """The MiGA on-disk layout of an iMiGUE root: find (or name, for writing) each video's files.
 
     ``root``: the dataset root. ``official_csv``: the annotation CSV if it is not ``<root>/labels_20200831.csv``.
+    ``mediapipe_root``: where the kit's mediapipe skeletons are written and read first (default
+    ``derived_dir(root, 'mediapipe_skeleton')``, outside the root); ``<root>/mediapipe_skeleton`` is read after it.
     Lookups of existing files (``label_csv``, ``video_path``, ...) raise ``FileNotFoundError`` listing the
     paths they tried. The folder scan is done once, on first use; call :meth:`refresh` after writing.
     """
 
-    def __init__(self, root: str | os.PathLike, official_csv: str | os.PathLike | None = None) -> None:
+    def __init__(self, root: str | os.PathLike, official_csv: str | os.PathLike | None = None,
+                 mediapipe_root: str | os.PathLike | None = None) -> None:
         self.root = Path(root)
         self._official_csv = Path(official_csv) if official_csv else None
+        self._mediapipe_root = Path(mediapipe_root) if mediapipe_root else None
+
+    @property
+    def mediapipe_root(self) -> Path:
+        """Where the kit's mediapipe extraction of this root is written (outside the root)."""
+        from ..paths import derived_dir
+
+        return self._mediapipe_root or derived_dir(self.root, "mediapipe_skeleton")
 
     def __repr__(self) -> str:
         return f"IMiGUELayout({str(self.root)!r})"
@@ -96,8 +111,8 @@ class IMiGUELayout:
         return self.root / SPLIT_RGB_DIRS[_check_split(split)] / f"{int(vid):04d}" / f"{int(vid):04d}.mp4"
 
     def mediapipe_light_hand_csv_path(self, vid: int) -> Path:
-        """Where ``clipmg_lib.pose`` writes its light_hand35 CSV: ``mediapipe_skeleton/{vid:04d}/{vid:04d}_light_hand.csv``."""
-        return self.root / MEDIAPIPE_DIR / f"{int(vid):04d}" / f"{int(vid):04d}_light_hand.csv"
+        """Where ``clipmg_lib.pose`` writes its light_hand35 CSV: ``{mediapipe_root}/{vid:04d}/{vid:04d}_light_hand.csv``."""
+        return self.mediapipe_root / f"{int(vid):04d}" / f"{int(vid):04d}_light_hand.csv"
 
     # ------------------------------------------------------------------------------ folder scan
     def refresh(self) -> None:
@@ -184,8 +199,8 @@ class IMiGUELayout:
         return self._skeleton_file(vid, "openpose.xlsx", "OpenPose xlsx")
 
     def mediapipe_light_hand_csv(self, vid: int) -> Path:
-        """The existing mediapipe ``{vid}_light_hand.csv`` (written by ``clipmg_lib.pose``)."""
-        folders = [self.root / MEDIAPIPE_DIR / n for n in _id_names(vid)]
+        """The existing mediapipe ``{vid}_light_hand.csv``: under ``mediapipe_root``, else ``<root>/mediapipe_skeleton``."""
+        folders = [base / n for base in (self.mediapipe_root, self.root / MEDIAPIPE_DIR) for n in _id_names(vid)]
         return self._find(folders, [f"{n}_light_hand.csv" for n in _id_names(vid)], "mediapipe skeleton CSV", vid)
 
     def video_path(self, vid: int) -> Path:
