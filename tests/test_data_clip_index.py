@@ -195,7 +195,7 @@ def test_every_bad_file_in_one_message_or_skipped_with_a_report(tmp_path):
 
 
 def test_missing_and_empty_xlsx_skeletons_are_found_at_index_time(tmp_path):
-    from clipmg_lib.data.clip_index import BadDataError
+    from clipmg_lib.data.clip_index import BadDataError, skipped_report
 
     layout = make_tiny_imigue(tmp_path, official_csv=False, videos=False)
     layout.light_hand_csv(1).unlink()                     # no skeleton at all for video 1
@@ -208,4 +208,4 @@ def test_missing_and_empty_xlsx_skeletons_are_found_at_index_time(tmp_path):
     assert "0001: missing skeleton file (no light_hand CSV, OpenPose xlsx or OpenPose JSON folder) [clips 0001_0" in msg
     assert "0005_openpose.xlsx: unreadable skeleton file: empty file (no frames)" in msg
     index = build_clip_index(tmp_path, on_bad_data="skip", progress=False)
-    assert set(index["video"]) == {12} and set(index.attrs["skipped_report"]["video"]) == {1, 5}
+    assert set(index["video"]) == {12} and set(skipped_report(index)["video"]) == {1, 5}

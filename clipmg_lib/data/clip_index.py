@@ -24,7 +24,7 @@ notebooks' parameter of that name) decides what a problem does:
 
 ``'error'`` (default)  one :class:`BadDataError` listing EVERY bad file with its problem and the clips it
                        affects (silently dropping clips would change the test set behind a reported number);
-``'skip'``             the affected clips are dropped; ``index.attrs['skipped_report']`` is a DataFrame
+``'skip'``             the affected clips are dropped; :func:`skipped_report` ``(index)`` is a DataFrame
                        (``sample_id, video, file, problem``), ``index.attrs['skipped']`` its sample ids, the
                        counts are logged, and ``skipped_csv=`` writes the report (the training run writes
                        ``<out>/skipped.csv``).
@@ -219,8 +219,13 @@ def _apply_policy(index: pd.DataFrame, layout: IMiGUELayout, on_bad_data: str, p
             report.to_csv(f, index=False)
     index = index[~index["sample_id"].isin(skipped)].reset_index(drop=True)
     index.attrs["skipped"] = skipped
-    index.attrs["skipped_report"] = report
+    index.attrs["skipped_report"] = report.to_dict(orient="records")  # plain data: pandas compares attrs
     return index
+
+
+def skipped_report(index: pd.DataFrame) -> pd.DataFrame:
+    """The clips ``on_bad_data='skip'`` dropped from ``index``: DataFrame ``sample_id, video, file, problem``."""
+    return pd.DataFrame(index.attrs.get("skipped_report", []), columns=REPORT_COLUMNS)
 
 
 def _sort(index: pd.DataFrame) -> pd.DataFrame:
@@ -261,7 +266,7 @@ def build_clip_index(root: str | os.PathLike | IMiGUELayout, source: str = "auto
         index = _apply_policy(index, layout, on_bad_data, progress, skipped_csv)
     else:
         index.attrs["skipped"] = []
-        index.attrs["skipped_report"] = pd.DataFrame(columns=REPORT_COLUMNS)
+        index.attrs["skipped_report"] = []
     index.attrs["source"] = origin
     return index
 
