@@ -109,23 +109,24 @@ def header_frames(path: Path) -> int:
 
 
 def _skeleton_length(layout: IMiGUELayout, vid: int) -> tuple[Path | None, int | None, str | None]:
-    """(skeleton file, frames, problem) of a video: light_hand CSV, else xlsx, else the OpenPose JSON folder."""
+    """(skeleton file, frames, problem) of the skeleton :meth:`IMiGUELayout.skeleton_path` picks (None: none)."""
     from .skeleton import SkeletonFileError
-    from .skeleton_io import read_skeleton
+    from .skeleton_io import count_openpose_json_frames, read_skeleton
 
-    for locate in (layout.light_hand_csv, layout.openpose_xlsx, layout.openpose_json_dir):
-        try:
-            path = locate(vid)
-        except FileNotFoundError:
-            continue
-        try:
+    try:
+        path = layout.skeleton_path(vid)
+    except FileNotFoundError:
+        return None, None, None
+    try:
+        if path.is_dir():
+            n = count_openpose_json_frames(path)
+        else:
             n = count_light_hand_frames(path) if path.suffix == ".csv" else read_skeleton(path).num_frames
-        except (SkeletonFileError, ValueError, OSError) as exc:
-            return path, None, f"unreadable skeleton file: {str(exc).removeprefix(str(path) + ': ')}"
-        if n <= 0:
-            return path, None, "empty skeleton file (no frames)"
-        return path, n, None
-    return None, None, None
+    except (SkeletonFileError, ValueError, OSError) as exc:
+        return path, None, f"unreadable skeleton file: {str(exc).removeprefix(str(path) + ': ')}"
+    if n <= 0:
+        return path, None, "empty skeleton file (no frames)"
+    return path, n, None
 
 
 def find_bad_data(index: pd.DataFrame, layout: IMiGUELayout, progress: bool = True) -> pd.DataFrame:
@@ -140,13 +141,11 @@ def find_bad_data(index: pd.DataFrame, layout: IMiGUELayout, progress: bool = Tr
     rows: list[tuple] = []
     vids = sorted(int(v) for v in np.unique(video))
     def has_skeleton(vid: int) -> bool:
-        for locate in (layout.light_hand_csv, layout.openpose_xlsx, layout.openpose_json_dir):
-            try:
-                locate(vid)
-                return True
-            except FileNotFoundError:
-                continue
-        return False
+        try:
+            layout.skeleton_path(vid)
+            return True
+        except FileNotFoundError:
+            return False
 
     has_skeletons = any(has_skeleton(v) for v in vids)  # a root without any skeleton file is an RGB-only copy
 
@@ -188,13 +187,16 @@ def find_bad_data(index: pd.DataFrame, layout: IMiGUELayout, progress: bool = Tr
     return pd.DataFrame(rows, columns=REPORT_COLUMNS)
 
 
-def describe_bad_data(report: pd.DataFrame, max_clips: int = 5) -> str:
-    """One line per bad file: ``<file>: <problem> [clips a, b, ...]``."""
+def describe_bad_data(report: pd.DataFrame, max_clips: int = 5, max_files: int = 25) -> str:
+    """One line per bad file: ``<file>: <problem> [clips a, b, ...]`` (at most ``max_files`` lines, then a count)."""
     lines = []
-    for (file, problem), part in report.groupby(["file", "problem"], sort=False):
+    groups = list(report.groupby(["file", "problem"], sort=False))
+    for (file, problem), part in groups[:max_files]:
         ids = part["sample_id"].tolist()
         clips = ", ".join(ids[:max_clips]) + (f", ... ({len(ids)} clips)" if len(ids) > max_clips else "")
         lines.append(f"  {file}: {problem}" + ("" if problem.startswith("clip ") else f" [clips {clips}]"))
+    if len(groups) > max_files:
+        lines.append(f"  ... and {len(groups) - max_files} more (on_bad_data='skip' lists them all in skipped.csv)")
     return "\n".join(lines)
 
 

@@ -25,7 +25,10 @@ as the MiGA starter code reads them (``os.path.join(folder, sample_id + '_light_
 folder name as ``sample_id``).
 
 A dataset root is read-only to the kit: the mediapipe skeletons the kit extracts live under ``mediapipe_root``
-(default :func:`clipmg_lib.paths.derived_dir` ``(root, 'mediapipe_skeleton')``, in the cache folder).
+(default :func:`clipmg_lib.paths.derived_dir` ``(root, 'mediapipe_skeleton')``, in the cache folder), and the
+light_hand CSVs that ``python -m clipmg_lib.data.convert`` makes of a root's xlsx or OpenPose JSON folders under
+``converted_root`` (default ``derived_dir(root, 'light_hand')``). :meth:`IMiGUELayout.skeleton_path` reads, in
+order: the root's light_hand CSV, a converted CSV, the root's xlsx, the root's OpenPose JSON folder.
 """
 from __future__ import annotations
 
@@ -69,10 +72,33 @@ class IMiGUELayout:
     """
 
     def __init__(self, root: str | os.PathLike, official_csv: str | os.PathLike | None = None,
-                 mediapipe_root: str | os.PathLike | None = None) -> None:
+                 mediapipe_root: str | os.PathLike | None = None,
+                 converted_root: str | os.PathLike | None = None) -> None:
         self.root = Path(root)
         self._official_csv = Path(official_csv) if official_csv else None
         self._mediapipe_root = Path(mediapipe_root) if mediapipe_root else None
+        self._converted_root = Path(converted_root) if converted_root else None
+
+    @property
+    def converted_root(self) -> Path:
+        """Where ``clipmg_lib.data.convert`` writes this root's light_hand CSVs (outside the root)."""
+        from ..paths import derived_dir
+
+        return self._converted_root or derived_dir(self.root, "light_hand")
+
+    def converted_light_hand_csv_path(self, vid: int) -> Path:
+        """``{converted_root}/{vid:04d}/{vid:04d}_light_hand.csv`` (for the converter to write)."""
+        return self.converted_root / f"{int(vid):04d}" / f"{int(vid):04d}_light_hand.csv"
+
+    def converted_light_hand_csv(self, vid: int) -> Path:
+        """The existing converted light_hand CSV of a video."""
+        folders = [self.converted_root / n for n in _id_names(vid)]
+        return self._find(folders, [f"{n}_light_hand.csv" for n in _id_names(vid)], "converted light_hand CSV", vid)
+
+    def openpose_json_videos(self) -> list[int]:
+        """Video ids with an OpenPose JSON folder ``Data/skeleton/raw/{vid}`` (the original release form)."""
+        base = self.root / "Data" / "skeleton" / "raw"
+        return sorted(int(e.name) for e in os.scandir(base) if e.is_dir() and e.name.isdigit()) if base.is_dir() else []
 
     @property
     def mediapipe_root(self) -> Path:
@@ -225,14 +251,15 @@ class IMiGUELayout:
         return self._find([self.root / "Label" / "raw"], [f"{n}.txt" for n in _id_names(vid)], "raw label file", vid)
 
     def skeleton_path(self, vid: int) -> Path:
-        """The best skeleton file of a video: the light_hand CSV if present, else the OpenPose xlsx."""
-        try:
-            return self.light_hand_csv(vid)
-        except FileNotFoundError as first:
+        """The best skeleton of a video: the root's light_hand CSV, else a converted one (``converted_root``),
+        else the OpenPose xlsx, else the OpenPose JSON folder. ``FileNotFoundError`` lists every place tried."""
+        errors = []
+        for locate in (self.light_hand_csv, self.converted_light_hand_csv, self.openpose_xlsx, self.openpose_json_dir):
             try:
-                return self.openpose_xlsx(vid)
-            except FileNotFoundError as second:
-                raise FileNotFoundError(f"{first}; {second}") from None
+                return locate(vid)
+            except FileNotFoundError as exc:
+                errors.append(str(exc))
+        raise FileNotFoundError("; ".join(errors))
 
 
 def tree(root: str | os.PathLike, max_entries: int = 3, max_depth: int = 6) -> str:
