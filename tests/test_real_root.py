@@ -77,6 +77,9 @@ def workspace(real_root, tmp_path_factory):
         out["demo_force_rc"] = demo.main(["--out", str(root), "--size", "small", "--workers", "1", "--force"])
         out["extract_rc"] = extract.main(["--dataset-root", str(root), "--only", str(shortest)])
         out["mediapipe_csv"] = layout.mediapipe_light_hand_csv(shortest)
+        from clipmg_lib.data.convert import main as convert_main
+
+        out["convert_rc"] = convert_main(["--root", str(root)])   # the 298 JSON folder, when present
         out["train_rc"] = train_main(["--config", "tiny_demo", "--dataset-root", str(root), "--out",
                                       str(work / "run"), "--set", "epochs=1", "--quiet"])
         out["predict_rc"] = predict_main([str(layout.video_path(shortest)), "--run", str(work / "run"),
@@ -94,6 +97,7 @@ def test_the_kit_never_writes_in_a_root_it_did_not_generate(real_root, workspace
     root, before = real_root
     assert workspace["demo_force_rc"] == 2                   # --force refused: no manifest
     assert workspace["extract_rc"] == 0 and workspace["train_rc"] == 0 and workspace["predict_rc"] == 0
+    assert workspace["convert_rc"] == 0
     assert workspace["chain"].returncode == 0, workspace["chain"].stderr[-3000:]
     assert tree_hashes(root) == before                       # every file and folder unchanged, none added
     csv = Path(workspace["mediapipe_csv"])
@@ -134,6 +138,9 @@ def test_predict_matches_the_runs_own_evaluation(workspace, real_root, monkeypat
     assert (got.start_frame, got.end_frame) == (clip.start_frame, clip.end_frame)
     expected = torch.softmax(torch.as_tensor(preds.logits[0]).float(), -1).numpy()
     np.testing.assert_allclose(got.probabilities, expected, atol=2e-3)  # tokens are cached as float16
+    from_checkpoint = P.predict_file(layout.video_path(vid), workspace["work"] / "run" / "best.pt",
+                                     start=clip.start_frame / 25, end=(clip.end_frame + 1) / 25, topk=32)
+    np.testing.assert_allclose(from_checkpoint.probabilities, got.probabilities, rtol=0, atol=1e-6)
 
 
 def test_predict_cli_on_a_real_video_and_photo(workspace, tmp_path, monkeypatch, capsys):

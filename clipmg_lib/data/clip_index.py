@@ -97,17 +97,6 @@ def _cross_check(index: pd.DataFrame, layout: IMiGUELayout, official: Path) -> N
             raise AnnotationFileError(f"{path} disagrees with {official} on video {int(vid)}: {detail}")
 
 
-def header_frames(path: Path) -> int:
-    """Frames the container's header announces (0 when it does not say)."""
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            return int(container.streams.video[0].frames or 0)
-    except (av.error.FFmpegError, IndexError, OSError):
-        return 0
-
-
 def _skeleton_length(layout: IMiGUELayout, vid: int) -> tuple[Path | None, int | None, str | None]:
     """(skeleton file, frames, problem) of the skeleton :meth:`IMiGUELayout.skeleton_path` picks (None: none)."""
     from .skeleton import SkeletonFileError
@@ -132,7 +121,7 @@ def _skeleton_length(layout: IMiGUELayout, vid: int) -> tuple[Path | None, int |
 def find_bad_data(index: pd.DataFrame, layout: IMiGUELayout, progress: bool = True) -> pd.DataFrame:
     """Every problem of the index's videos and clips: DataFrame ``sample_id, video, file, problem`` (one row per
     affected clip; see the module docstring for the checks). Empty when all is well."""
-    from .video import ClipReader, VideoFileError
+    from .video import ClipReader, VideoFileError, header_frames
 
     reader = ClipReader(layout, size=32, cache_size=1, num_threads=1)
     video = index["video"].to_numpy()
