@@ -11,9 +11,10 @@
 ``last.pt``, which carry their ``TrainConfig``). Everything about the input comes from the run, so there is
 nothing to know about the model's sizes:
 
-1. **Pose**: mediapipe Pose + Hands (:mod:`clipmg_lib.pose.extract`) on every frame of the file, cached on
+1. **Pose**: mediapipe Pose + Hands (:mod:`clipmg_lib.pose.extract`) on every frame of the window, cached on
    disk under ``<cache>/predict_pose/<stem>-<key>/`` (the key hashes the file's size and first and last MiB
-   with the extractor settings; a second call on the same file reads the CSV; an interrupted one resumes).
+   with the extractor settings; a second call on the same file and window reads the CSV; a whole-file
+   extraction resumes where it was interrupted).
 2. **Window**: the whole file, or ``start``..``end`` in seconds at the file's own frame rate (any rate).
 3. **Frames and heatmaps** exactly as the run's evaluation builds them (``train.features`` and
    ``train.cached_dataset``): ``num_frames`` TSN segment centres (plus ``eval_views - 1`` random draws,
@@ -155,28 +156,41 @@ def _content_key(path: Path, extractor: dict) -> str:
     return h.hexdigest()[:16]
 
 
-def video_skeleton(path: str | os.PathLike, cache_root: str | os.PathLike | None = None,
-                   progress: bool = False) -> tuple[Skeleton, Path]:
-    """The mediapipe skeleton (light_hand35, pixels) of every frame of a video, from the disk cache when there;
-    returns (skeleton, its CSV)."""
-    from .data.skeleton_io import read_light_hand_csv
-    from .pose.extract import ExtractorConfig, extract_folder, light_hand_csv_path
+def video_skeleton(path: str | os.PathLike, cache_root: str | os.PathLike | None = None, progress: bool = False,
+                   start_frame: int = 0, end_frame: int | None = None) -> tuple[Skeleton, Path, int]:
+    """The mediapipe skeleton (light_hand35, pixels) of a video's frames ``start_frame..end_frame`` (None: to the
+    end), from the disk cache when there. Returns (skeleton, its CSV, the absolute frame of its row 0).
+
+    The whole file goes through :func:`~clipmg_lib.pose.extract.extract_folder` (resumable per chunk); a window
+    is extracted alone (a 2 s window of a 14-minute recording costs 2 s of mediapipe, not 14 minutes) and
+    cached as ``{stem}_{start}-{end}_light_hand.csv``; trackers start at the window's first frame.
+    """
+    from .data.skeleton_io import read_light_hand_csv, write_light_hand_csv
+    from .data.video import ClipReader
+    from .pose.extract import ExtractorConfig, PoseExtractor, extract_folder, light_hand_csv_path
 
     path = Path(path)
     cfg = ExtractorConfig()
     out_root = resolve_cache(cache_root) / "predict_pose" / f"{path.stem}-{_content_key(path, asdict(cfg))}"
-    table = extract_folder({path.stem: path}, out_root, cfg, progress=progress)
-    csv = Path(table["csv"].iloc[0]) if table["csv"].iloc[0] else light_hand_csv_path(out_root, path.stem)
-    return read_light_hand_csv(csv), csv
-
-
-def image_skeleton(rgb: np.ndarray) -> Skeleton:
-    """mediapipe (static-image mode) on one RGB image (H, W, 3) uint8 -> a one-frame light_hand35 Skeleton."""
-    from .pose.extract import ExtractorConfig, PoseExtractor
-
-    with PoseExtractor(ExtractorConfig(static_image_mode=True)) as ex:
-        joints = ex.process(rgb, rgb.shape[:2])
-    return Skeleton(joints[None], POSE_LAYOUT_ON_DISK, tuple(rgb.shape[:2]), "mediapipe:image")
+    reader = ClipReader(None, size=None, cache_size=1)
+    info = reader.info(path)
+    end_frame = info.num_frames - 1 if end_frame is None else int(end_frame)
+    if start_frame == 0 and end_frame >= info.num_frames - 1:
+        reader.close()
+        table = extract_folder({path.stem: path}, out_root, cfg, progress=progress)
+        csv = Path(table["csv"].iloc[0]) if table["csv"].iloc[0] else light_hand_csv_path(out_root, path.stem)
+        return read_light_hand_csv(csv), csv, 0
+    csv = out_root / f"{path.stem}_{start_frame}-{end_frame}_light_hand.csv"
+    if not csv.is_file():
+        rows = []
+        with PoseExtractor(cfg) as ex:
+            for b in range(start_frame, end_frame + 1, 16):
+                frames = reader.read(path, np.arange(b, min(b + 16, end_frame + 1)))
+                rows += [ex.process(f, (info.height, info.width)) for f in frames]
+        csv.parent.mkdir(parents=True, exist_ok=True)
+        write_light_hand_csv(csv, Skeleton(np.stack(rows), POSE_LAYOUT_ON_DISK, (info.height, info.width), str(path)))
+    reader.close()
+    return read_light_hand_csv(csv), csv, int(start_frame)
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -218,13 +232,15 @@ def _view_indices(start: int, end: int, num_frames: int, eval_views: int, seed: 
     return np.stack(views)
 
 
-def _heatmap(skeleton: Skeleton, start: int, end: int, inds: np.ndarray, img_shape, model, config) -> np.ndarray:
-    """The run's eval heatmap (C, T, H, W) of frames ``inds`` (see the module docstring, step 3)."""
+def _heatmap(skeleton: Skeleton, offset: int, start: int, end: int, inds: np.ndarray, img_shape, model,
+             config) -> np.ndarray:
+    """The run's eval heatmap (C, T, H, W) of absolute frames ``inds`` (see the module docstring, step 3);
+    ``skeleton`` row 0 is absolute frame ``offset``."""
     from .pose.transforms import Compose, ConvertLayout, InterpolateMissing, SelectFrames
     from .train.cached_dataset import heatmap_transform
     from .train.features import POSE_LAYOUT
 
-    clip = skeleton.to(POSE_LAYOUT).frames(start, end)
+    clip = skeleton.to(POSE_LAYOUT).frames(start - offset, end - offset)
     sample = {"keypoint": np.ascontiguousarray(clip.xy), "keypoint_score": np.ascontiguousarray(clip.score),
               "frame_inds": inds, "clip_start": start, "img_shape": tuple(img_shape), "layout": POSE_LAYOUT,
               "sample_id": "file", "epoch": 0, "label": -1}
@@ -254,8 +270,11 @@ def predict_file(path: str | os.PathLike, run: str | os.PathLike, start: float |
         if start is not None or end is not None:
             raise PredictInputError(f"{path}: --start/--end apply to videos; an image is one frame")
         rgb = read_image(path)
-        fps, n, (s, e), img_shape, csv = 1.0, 1, (0, 0), rgb.shape[:2], None
-        skeleton = image_skeleton(rgb) if uses_pose else None
+        fps, n, (s, e), img_shape, csv, offset = 1.0, 1, (0, 0), rgb.shape[:2], None, 0
+        if uses_pose:
+            from .pose.extract import extract_image
+
+            skeleton = extract_image(rgb)
         views = _view_indices(0, 0, T, config.eval_views, config.seed)
         if uses_tokens:
             import cv2
@@ -272,10 +291,10 @@ def predict_file(path: str | os.PathLike, run: str | os.PathLike, start: float |
         views = _view_indices(s, e, T, config.eval_views, config.seed)
         frames = [reader.read(path, v) for v in views] if uses_tokens else []
         reader.close()
-        skeleton, csv = video_skeleton(path, cache_root, progress) if uses_pose else (None, None)
-        if skeleton is not None and skeleton.num_frames < e + 1:
-            raise PredictInputError(f"{path}: mediapipe gave {skeleton.num_frames} frames but the window ends at "
-                                    f"frame {e}; delete {csv.parent} and retry")
+        skeleton, csv, offset = video_skeleton(path, cache_root, progress, s, e) if uses_pose else (None, None, s)
+        if skeleton is not None and offset + skeleton.num_frames < e + 1:
+            raise PredictInputError(f"{csv}: the cached skeleton holds frames {offset}..{offset + skeleton.num_frames - 1}"
+                                    f" but the window ends at frame {e}; delete {csv.parent} and retry")
     dev = next(model.parameters()).device
     probs = []
     for k, inds in enumerate(views):
@@ -284,7 +303,7 @@ def predict_file(path: str | os.PathLike, run: str | os.PathLike, start: float |
             imgs = torch.from_numpy(np.ascontiguousarray(frames[k]))[None]
             inputs["tokens"] = model.encode_frames(model.preprocess(imgs).to(dev))
         if uses_pose:
-            hm = _heatmap(skeleton, s, e, inds, img_shape, model, config)
+            hm = _heatmap(skeleton, offset, s, e, inds, img_shape, model, config)
             inputs["heatmap"] = torch.from_numpy(hm)[None].to(dev)
         probs.append(torch.softmax(model(**inputs)["logits"].float(), dim=-1)[0].cpu().numpy())
     p = np.mean(probs, axis=0)

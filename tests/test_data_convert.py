@@ -16,7 +16,7 @@ from clipmg_lib.data.skeleton_io import read_light_hand_csv, read_openpose_json_
 
 from test_real_root import tree_hashes
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]  # 21,068 real JSON files, read three times
 
 
 @pytest.fixture(scope="module")

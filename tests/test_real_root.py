@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -24,7 +23,9 @@ from clipmg_lib.data import demo
 from clipmg_lib.data.clip_index import build_clip_index
 from clipmg_lib.data.layout_on_disk import IMiGUELayout
 
-pytestmark = pytest.mark.slow
+import deadline_subprocess
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # the module fixture trains a run: minutes
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -85,9 +86,9 @@ def workspace(real_root, tmp_path_factory):
         out["predict_rc"] = predict_main([str(layout.video_path(shortest)), "--run", str(work / "run"),
                                           "--start", str(clip.start_frame / 25), "--end", str((clip.end_frame + 1) / 25),
                                           "--out", str(work / "clip.csv"), "--quiet"])
-        chain = subprocess.run([sys.executable, "-m", "clipmg_lib.chain", "--dataset-root", str(root), "--results",
-                                str(work / "chain"), "--only", "01"], env={**os.environ, **env},
-                               capture_output=True, text=True, timeout=600)
+        chain = deadline_subprocess.run([sys.executable, "-m", "clipmg_lib.chain", "--dataset-root", str(root),
+                                         "--results", str(work / "chain"), "--only", "01"],
+                                        env={**os.environ, **env}, timeout=600)
         out["chain"] = chain
     out["work"], out["env"] = work, env
     return out
@@ -130,7 +131,7 @@ def test_predict_matches_the_runs_own_evaluation(workspace, real_root, monkeypat
     vid = int(sid.split("_")[0])
     index = build_clip_index(root, progress=False).set_index("sample_id")
     clip = index.loc[sid]
-    monkeypatch.setattr(P, "video_skeleton", lambda path, *a, **k: (read_skeleton(layout.skeleton_path(vid)), None))
+    monkeypatch.setattr(P, "video_skeleton", lambda path, *a, **k: (read_skeleton(layout.skeleton_path(vid)), None, 0))
     for k, v in workspace["env"].items():
         monkeypatch.setenv(k, v)
     got = P.predict_file(layout.video_path(vid), workspace["work"] / "run", start=clip.start_frame / 25,
@@ -161,10 +162,19 @@ def test_predict_cli_on_a_real_video_and_photo(workspace, tmp_path, monkeypatch,
     assert [r["rank"] for r in result["topk"]] == [1, 2, 3, 4, 5]
     assert result["topk"][0]["class"] in printed
     assert Path(result["skeleton_csv"]).is_file()
-    # the second call reads the cached skeleton: mediapipe must not run again
-    monkeypatch.setattr(extract, "extract_video", lambda *a, **k: pytest.fail("pose extracted twice"))
+    # a window is extracted alone (frames 15..39 of 40), and a second call on it reads the cache
     assert P.main([str(video), "--run", run, "--start", "0.5", "--quiet", "--out", str(tmp_path / "w.json")]) == 0
-    assert json.loads((tmp_path / "w.json").read_text())["start_frame"] == 15
+    window = json.loads((tmp_path / "w.json").read_text())
+    assert (window["start_frame"], window["end_frame"]) == (15, 39) and window["skeleton_csv"].endswith("_15-39_light_hand.csv")
+    assert len(pd.read_csv(window["skeleton_csv"])) == 25
+    monkeypatch.setattr(extract, "extract_video", lambda *a, **k: pytest.fail("pose extracted twice"))
+    monkeypatch.setattr(extract.PoseExtractor, "process", lambda *a, **k: pytest.fail("pose extracted twice"))
+    assert P.main([str(video), "--run", run, "--quiet", "--out", str(tmp_path / "again.json")]) == 0
+    assert P.main([str(video), "--run", run, "--start", "0.5", "--quiet", "--out", str(tmp_path / "w2.json")]) == 0
+    assert json.loads((tmp_path / "w2.json").read_text())["topk"] == window["topk"]
+    monkeypatch.undo()
+    for k, v in workspace["env"].items():
+        monkeypatch.setenv(k, v)
     from PIL import Image
 
     Image.fromarray(person_photo()).save(tmp_path / "portrait.jpg")
