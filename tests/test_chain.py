@@ -66,6 +66,7 @@ def test_a_cell_past_its_timeout_stops_the_chain(tmp_path):
     src.mkdir()
     _notebook(src / "01_hangs.ipynb", "import time\ntime.sleep(600)")
     _notebook(src / "02_never.ipynb", "from pathlib import Path\nPath(results_dir, 'ran02').write_text('x')")
+    (tmp_path / "data").mkdir()
     started = time.monotonic()
     table = chain.run_chain(tmp_path / "data", tmp_path / "results", notebooks_dir=src, cell_timeout=3)
     assert time.monotonic() - started < 300  # the kernel's start-up under load, not the 600 s sleep

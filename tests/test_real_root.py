@@ -3,7 +3,7 @@ notebook of the chain run on it (they write only to their output folders). On th
 ``python -m clipmg_lib.predict`` names the top-5 classes of a real video of a real person (any name, frame rate
 and size), of a window of a dataset video, and of a real photo.
 
-The root is built by the kit's own writers (the small demo, its manifest removed, so that nothing marks it as
+The root is built by the kit's own writers (a copy of the small demo, its manifest removed, so that nothing marks it as
 the kit's) plus the real OpenPose JSON folder of iMiGUE video 298 where ``../shared`` has it.
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
 import tarfile
 from pathlib import Path
@@ -39,10 +40,10 @@ def tree_hashes(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def real_root(tmp_path_factory):
-    """(root, its hashes before anything ran, tmp workspace, environment the CLIs ran with)."""
+def real_root(small_demo, tmp_path_factory):
+    """(root, its hashes before anything ran): a copy of the session's small demo without its manifest."""
     root = tmp_path_factory.mktemp("imigue_real_layout")
-    demo.generate_demo(root, size="small", workers=1, progress=False)
+    shutil.copytree(small_demo, root, dirs_exist_ok=True)
     (root / demo.MANIFEST_NAME).unlink()           # now nothing says the kit wrote it
     shared = REPO.parent / "shared" / "imigue" / "openpose_298.tar.gz"
     if shared.is_file():
