@@ -10,7 +10,7 @@ RESULTS ?= results
 export HF_HUB_OFFLINE ?= 1
 export PYTHONHASHSEED ?= 0
 
-.PHONY: demo test test-fast install demo-data chain bench clean-results
+.PHONY: demo test test-fast install demo-data chain imigue bench clean-results
 
 demo: chain  ## run the whole chain (notebooks 01..NN) on the demo dataset
 
@@ -29,6 +29,14 @@ demo-data: $(STAMP)  ## generate data/demo (skipped when present and complete)
 
 chain: demo-data
 	$(PY) -m clipmg_lib.chain --dataset-root $(DEMO) --results $(RESULTS)
+
+# The chain on a dataset the kit did not generate (a real iMiGUE copy), read-only: no generator runs, caches go to
+# data/cache ($$CLIPMG_CACHE_DIR), results to RESULTS. `make demo DEMO=<real root>` stops at the generator instead
+# (it never replaces a folder without its manifest) and points here.
+IMIGUE ?=
+imigue: $(STAMP)  ## make imigue IMIGUE=/path/to/iMiGUE [RESULTS=results/imigue]
+	@test -n "$(IMIGUE)" || { echo "usage: make imigue IMIGUE=/path/to/iMiGUE [RESULTS=results/imigue]" >&2; exit 2; }
+	$(PY) -m clipmg_lib.chain --dataset-root $(IMIGUE) --results $(RESULTS)
 
 # nbval reads a cell's iopub messages only after the cell finishes. Progress bars as Jupyter widgets send
 # several comm messages per bar, so the long training cells of 06 and 08 overflow the kernel's iopub queue

@@ -52,6 +52,9 @@ def run_chain(dataset: str | Path | None = None, results: str | Path | None = No
     """
     import papermill as pm
 
+    from .params import check_params
+
+    check_params({"dataset_root": dataset, "results_dir": results, **(extra or {})})  # before any notebook runs
     out_root = results_dir(results)
     nb_out = out_root / "notebooks"
     nb_out.mkdir(parents=True, exist_ok=True)
@@ -95,7 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cell-timeout", type=float, default=None, metavar="S",
                     help="stop a notebook whose cell runs longer than S seconds (default: no limit)")
     args = ap.parse_args(argv)
-    table = run_chain(args.dataset_root, args.results, args.only, dict(args.param), cell_timeout=args.cell_timeout)
+    from .params import NotebookParameterError
+
+    try:
+        table = run_chain(args.dataset_root, args.results, args.only, dict(args.param), cell_timeout=args.cell_timeout)
+    except NotebookParameterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(table.to_string(index=False))
     return 0 if len(table) and table["status"].iloc[-1] == "ok" else 1
 

@@ -37,3 +37,14 @@ def cache_dir(path: str | os.PathLike | None = None) -> Path:
     out = Path(path) if path else Path(os.environ.get("CLIPMG_CACHE_DIR", REPO_ROOT / "data" / "cache"))
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def derived_dir(dataset: str | os.PathLike, kind: str, cache: str | os.PathLike | None = None) -> Path:
+    """Where the kit writes data derived from a dataset (e.g. ``kind='mediapipe_skeleton'``), never inside it:
+    ``<cache_dir>/<kind>/<root folder name>-<8 hex of its resolved path>``. Not created here."""
+    import hashlib
+
+    root = Path(dataset).expanduser().resolve()
+    key = hashlib.sha1(str(root).encode()).hexdigest()[:8]
+    base = Path(cache) if cache else Path(os.environ.get("CLIPMG_CACHE_DIR", REPO_ROOT / "data" / "cache"))
+    return base / kind / f"{root.name or 'root'}-{key}"

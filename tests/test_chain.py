@@ -50,6 +50,7 @@ def test_run_chain_executes_in_order_and_stops_at_failure(tmp_path):
     _notebook(src / "02_fail.ipynb", "raise RuntimeError('boom')")
     _notebook(src / "03_never.ipynb", "from pathlib import Path\nPath(results_dir, 'ran03').write_text('x')")
     out = tmp_path / "results"
+    (tmp_path / "data").mkdir()  # the chain checks that the dataset root exists before any notebook
     table = chain.run_chain(tmp_path / "data", out, notebooks_dir=src, cell_timeout=120)
     assert list(table["notebook"]) == ["01_ok.ipynb", "02_fail.ipynb", "TOTAL"]
     assert table["status"].iloc[-1] == "failed"
@@ -65,6 +66,7 @@ def test_a_cell_past_its_timeout_stops_the_chain(tmp_path):
     src.mkdir()
     _notebook(src / "01_hangs.ipynb", "import time\ntime.sleep(600)")
     _notebook(src / "02_never.ipynb", "from pathlib import Path\nPath(results_dir, 'ran02').write_text('x')")
+    (tmp_path / "data").mkdir()
     started = time.monotonic()
     table = chain.run_chain(tmp_path / "data", tmp_path / "results", notebooks_dir=src, cell_timeout=3)
     assert time.monotonic() - started < 300  # the kernel's start-up under load, not the 600 s sleep

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -104,7 +106,7 @@ def test_clip_past_the_end_of_the_video(tmp_path, caplog):
     with pytest.raises(ClipRangeError, match=r"0012\.mp4: clip 0012_1 \(frames 60\.\.70\) ends past the last frame 69"):
         build_clip_index(tmp_path, progress=False)
     with caplog.at_level(logging.WARNING, logger="clipmg_lib.data.clip_index"):
-        index = build_clip_index(tmp_path, on_out_of_range="skip", progress=False)
+        index = build_clip_index(tmp_path, on_bad_data="skip", progress=False)
     assert index.attrs["skipped"] == ["0012_1"] and "0012_1" not in set(index["sample_id"])
     assert len(index) == 9 and "skipping" in caplog.text and "0012_1" in caplog.text
     assert len(build_clip_index(tmp_path, check_lengths=False, progress=False)) == 10
@@ -151,3 +153,59 @@ def test_index_of_the_real_annotation_csv(shared_imigue):
     assert len(index) == 18_498 and index["label"].nunique() == 32
     assert index["split"].value_counts().to_dict() == {"train": 13_158, "test": 4_563, "val": 777}
     assert index["video"].is_monotonic_increasing
+
+
+def _faststart_video(path, frames: int) -> None:
+    """An mp4 whose header (moov first) says how many frames it has, as long recordings usually are."""
+    import av
+
+    with av.open(str(path), "w", format="mp4", options={"movflags": "faststart"}) as c:
+        s = c.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        for i in range(frames):
+            c.mux(s.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), (i * 3) % 255, np.uint8), format="rgb24")))
+        c.mux(s.encode())
+
+
+def test_every_bad_file_in_one_message_or_skipped_with_a_report(tmp_path):
+    from clipmg_lib.data.clip_index import BadDataError
+
+    layout = make_tiny_imigue(tmp_path / "root", official_csv=False)
+    # video 1: cut in half (header 60 frames); video 5: empty light_hand CSV (iMiGUE's 347, 348);
+    # video 12: an mp4 that is not a video
+    mp4 = layout.video_path(1)
+    _faststart_video(mp4, 60)
+    mp4.write_bytes(mp4.read_bytes()[: mp4.stat().st_size // 2])
+    layout.light_hand_csv(5).write_text("")
+    layout.video_path(12).write_bytes(b"garbage" * 50)
+    with pytest.raises(BadDataError) as err:
+        build_clip_index(layout.root, progress=False)
+    msg = str(err.value)
+    print(msg)
+    assert "3 bad file(s)" in msg
+    assert re.search(r"0001\.mp4: truncated video: its header says 60 frames, only \d+ can be decoded \[clips 0001_0", msg)
+    assert "0005_light_hand.csv: unreadable skeleton file: empty file (no frames) [clips 0005_0" in msg
+    assert re.search(r"0012\.mp4: undecodable video: cannot open as a video", msg)
+    assert "on_bad_data='skip'" in msg
+    report = tmp_path / "out" / "skipped.csv"
+    index = build_clip_index(layout.root, on_bad_data="skip", skipped_csv=report, progress=False)
+    assert len(index) == 0  # every clip of the three videos was affected
+    table = pd.read_csv(report)
+    assert set(table["video"]) == {1, 5, 12} and list(table.columns) == ["sample_id", "video", "file", "problem"]
+
+
+def test_missing_and_empty_xlsx_skeletons_are_found_at_index_time(tmp_path):
+    from clipmg_lib.data.clip_index import BadDataError, skipped_report
+
+    layout = make_tiny_imigue(tmp_path, official_csv=False, videos=False)
+    layout.light_hand_csv(1).unlink()                     # no skeleton at all for video 1
+    layout.light_hand_csv(5).unlink()
+    layout.openpose_xlsx_path(5, "train").write_bytes(b"")  # an empty xlsx instead
+    with pytest.raises(BadDataError) as err:
+        build_clip_index(tmp_path, progress=False)
+    msg = str(err.value)
+    print(msg)
+    assert "0001: missing skeleton file (no light_hand CSV, OpenPose xlsx or OpenPose JSON folder) [clips 0001_0" in msg
+    assert "0005_openpose.xlsx: unreadable skeleton file: empty file (no frames)" in msg
+    index = build_clip_index(tmp_path, on_bad_data="skip", progress=False)
+    assert set(index["video"]) == {12} and set(skipped_report(index)["video"]) == {1, 5}

@@ -8,6 +8,7 @@ from torch.utils.data import DataLoader
 
 from clipmg_lib.data.clip_index import build_clip_index
 from clipmg_lib.data.dataset import IMIGUE_IMG_SHAPE, ClipDataset, collate_clips
+from clipmg_lib.data.layout_on_disk import IMiGUELayout
 from clipmg_lib.data.skeleton_io import write_light_hand_csv
 
 from data_fixtures import NOSE_X0, decode_bar_index, indexed_skeleton, make_tiny_imigue
@@ -118,11 +119,14 @@ def test_layouts_and_mediapipe_source(tiny, tmp_path):
     layout, index = tiny
     s = ClipDataset(index, layout.root, layout="light_hand35", load_frames=False)[0]
     assert s["keypoint"].shape[1] == 35 and s["layout"] == "light_hand35"
-    ds = ClipDataset(index, layout.root, skeleton_source="mediapipe", load_frames=False)
-    with pytest.raises(FileNotFoundError, match=r"mediapipe_skeleton/0001/0001_light_hand\.csv"):
+    outside = IMiGUELayout(layout.root, mediapipe_root=tmp_path / "mediapipe")  # the kit's output, not in the root
+    ds = ClipDataset(index, outside, skeleton_source="mediapipe", load_frames=False)
+    with pytest.raises(FileNotFoundError, match=r"mediapipe/0001/0001_light_hand\.csv.*mediapipe_skeleton/0001/0001_light_hand\.csv"):
         ds[0]
     for vid, frames in ((1, 60), (5, 80), (12, 70)):
-        write_light_hand_csv(layout.mediapipe_light_hand_csv_path(vid), indexed_skeleton(frames, seed=100 + vid))
+        path = outside.mediapipe_light_hand_csv_path(vid)
+        assert path.is_relative_to(tmp_path / "mediapipe")
+        write_light_hand_csv(path, indexed_skeleton(frames, seed=100 + vid))
     s = ds[0]
     assert s["keypoint"].shape == (10, 22, 2)
     assert not np.array_equal(s["keypoint"], ClipDataset(index, layout.root, load_frames=False)[0]["keypoint"])

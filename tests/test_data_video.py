@@ -191,3 +191,24 @@ def test_decord_failure_falls_back_to_pyav(bar_video, monkeypatch, caplog):
     assert decode_bar_index(frames).tolist() == [7, 70, 99] and frames.shape == (3, 32, 32, 3)
     assert "reading this file with PyAV instead" in caplog.text and "bars.mp4" in caplog.text
     assert decode_bar_index(reader.read(bar_video, [1])).tolist() == [1]  # stays on PyAV for this file
+
+
+def test_reading_past_the_end_of_a_truncated_file_says_truncated(tmp_path):
+    import av
+
+    from clipmg_lib.data.video import ClipReader, header_frames
+
+    path = tmp_path / "cut.mp4"
+    with av.open(str(path), "w", format="mp4", options={"movflags": "faststart"}) as c:  # header first
+        s = c.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        for i in range(120):
+            c.mux(s.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), i, np.uint8), format="rgb24")))
+        c.mux(s.encode())
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    reader = ClipReader(None, size=32)
+    n = reader.num_frames(path)
+    assert header_frames(path) == 120 and n < 120
+    with pytest.raises(IndexError, match=rf"cut\.mp4: frames 100\.\.110 requested, but the video has {n} frames .*"
+                                         rf"the file is truncated: its header says 120 frames, only {n} can be decoded"):
+        reader.read(path, [100, 110])

@@ -206,6 +206,22 @@ def test_refuses_to_overwrite_foreign_layout(tmp_path, monkeypatch):
     assert demo.main(["--out", str(tmp_path / "real"), "--size", "small", "--workers", "1"]) == 2
 
 
+def test_force_never_replaces_a_folder_without_the_manifest(tmp_path, monkeypatch, capsys):
+    """The issue-12 accident: --force on a real root replaced its label/skeleton CSVs and deleted mediapipe_skeleton/."""
+    monkeypatch.setattr(demo, "write_video_files", _stub_writer)
+    root = tmp_path / "real"
+    label = root / "imigue_data_phase1/datasets/imigue_skeleton_train/0298/0298_label.csv"
+    label.parent.mkdir(parents=True)
+    label.write_text("user data")
+    (root / "mediapipe_skeleton" / "0298").mkdir(parents=True)
+    with pytest.raises(FileExistsError, match=r"never replaces a dataset it did not write \(--force neither\)"):
+        demo.generate_demo(root, size="small", workers=1, progress=False, force=True)
+    assert demo.main(["--out", str(root), "--size", "small", "--workers", "1", "--force"]) == 2
+    assert "make imigue IMIGUE=" in capsys.readouterr().err
+    assert label.read_text() == "user data" and (root / "mediapipe_skeleton" / "0298").is_dir()
+    assert not (root / demo.MANIFEST_NAME).exists()
+
+
 def test_interrupted_run_is_redone_without_force(tmp_path, monkeypatch):
     def crash(root, plan):
         raise RuntimeError("interrupted")

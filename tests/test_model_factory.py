@@ -240,3 +240,17 @@ def test_trainable_state_dict_round_trip(perturbed_full, inputs, tmp_path):
     other = create_model("clipmg_tiny_no_gate")
     with pytest.raises(RuntimeError, match="does not fit"):
         other.load_trainable_state_dict(state)
+
+
+def test_a_corrupt_text_embedding_cache_is_named_and_replaced(tmp_path, monkeypatch, caplog):
+    import logging
+
+    monkeypatch.setenv("CLIPMG_CACHE_DIR", str(tmp_path))
+    good = create_model("clipmg_tiny").class_text
+    (path,) = (tmp_path / "text_embeddings").glob("*.npy")
+    path.write_bytes(path.read_bytes()[:100])  # cut short, as by a full disk or a killed job
+    with caplog.at_level(logging.WARNING, logger="clipmg_lib.model.text"):
+        again = create_model("clipmg_tiny").class_text
+    assert f"{path}: unreadable text-embedding cache" in caplog.text and "replacing it" in caplog.text
+    torch.testing.assert_close(again, good)
+    torch.testing.assert_close(torch.from_numpy(np.load(path)), good)  # the file was rewritten

@@ -136,14 +136,27 @@ def test_corrupt_video_error_names_the_file(tmp_path):
         ex.extract_video(tmp_path / "13.mp4", progress=False)
 
 
-def test_video_ids_from_names(tmp_path):
+def test_video_keys_are_stems_and_ids_come_from_a_mapping(tmp_path):
     (tmp_path / "a" / "298").mkdir(parents=True)
     (tmp_path / "a" / "298" / "298.mp4").write_bytes(b"")
     (tmp_path / "0007.mp4").write_bytes(b"")
-    assert list(ex.find_videos(tmp_path)) == [7, 298]
-    (tmp_path / "clip_x.mp4").write_bytes(b"")
-    with pytest.raises(ValueError, match="clip_x.mp4"):
+    (tmp_path / "carphone_pristine.MOV").write_bytes(b"")
+    assert list(ex.find_videos(tmp_path)) == ["0007", "298", "carphone_pristine"]   # any name, never an id
+    assert list(ex.find_videos(tmp_path / "carphone_pristine.MOV")) == ["carphone_pristine"]  # a single file
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "0007.mp4").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"two videos named '0007'.*--ids"):
         ex.find_videos(tmp_path)
+    with pytest.raises(FileNotFoundError, match="nope.mp4"):
+        ex.find_videos([tmp_path / "nope.mp4"])
+    (tmp_path / "ids.csv").write_text("video,path\n298,a/298/298.mp4\n5,carphone_pristine.MOV\n")
+    assert ex.read_id_mapping(tmp_path / "ids.csv") == {5: tmp_path / "carphone_pristine.MOV",
+                                                        298: tmp_path / "a/298/298.mp4"}
+    (tmp_path / "bad.csv").write_text("video,path\nx,a.mp4\n")
+    with pytest.raises(ValueError, match=r"bad.csv: not a usable video id mapping \(video id 'x'"):
+        ex.read_id_mapping(tmp_path / "bad.csv")
+    assert ex.light_hand_csv_path(tmp_path, 298) == tmp_path / "0298" / "0298_light_hand.csv"
+    assert ex.light_hand_csv_path(tmp_path, "my clip") == tmp_path / "my clip" / "my clip_light_hand.csv"
 
 
 _PROCESS = ex.PoseExtractor.process

@@ -13,12 +13,21 @@ Sources (``source=``):
 
 Validation: an unknown class raises :class:`~clipmg_lib.data.classes.UnknownClassError` and a malformed
 row :class:`~clipmg_lib.data.annotations.AnnotationFileError`, both naming the file and line. With
-``check_lengths`` (default), each clip must end inside its video (decord's frame count of the mp4) and
-inside its skeleton (rows of ``{vid}_light_hand.csv``), where those files exist. A clip past the end
-raises :class:`ClipRangeError` naming the file, the clip and the length (``on_out_of_range='error'``,
-the default: silently dropping clips would change the test set behind a reported number), or, with
-``on_out_of_range='skip'``, is dropped with a logged warning per clip and listed in
-``index.attrs['skipped']``.
+``check_lengths`` (default), every video's files are checked before anything else runs (so that nothing
+fails hours later inside a cache build): the mp4 opens and decodes as far as its header says (a truncated
+file is reported as truncated: header frames against decodable frames), the skeleton file (light_hand CSV,
+else OpenPose xlsx, else the per-frame OpenPose JSON folder) exists where the root has skeletons for other
+videos, is not empty, and every clip ends inside both.
+
+The data policy ``on_bad_data`` (also ``TrainConfig.on_bad_data``, ``--set on_bad_data=skip``, and the
+notebooks' parameter of that name) decides what a problem does:
+
+``'error'`` (default)  one :class:`BadDataError` listing EVERY bad file with its problem and the clips it
+                       affects (silently dropping clips would change the test set behind a reported number);
+``'skip'``             the affected clips are dropped; :func:`skipped_report` ``(index)`` is a DataFrame
+                       (``sample_id, video, file, problem``), ``index.attrs['skipped']`` its sample ids, the
+                       counts are logged, and ``skipped_csv=`` writes the report (the training run writes
+                       ``<out>/skipped.csv``).
 """
 from __future__ import annotations
 
@@ -41,8 +50,16 @@ log = logging.getLogger(__name__)
 SOURCES = ("auto", "official_csv", "label_csv")
 
 
-class ClipRangeError(IndexError):
-    """A clip that ends past the last frame of its video or skeleton; the message names file and clip."""
+DATA_POLICIES = ("error", "skip")
+REPORT_COLUMNS = ["sample_id", "video", "file", "problem"]
+
+
+class BadDataError(ValueError):
+    """Bad dataset files found by the index checks; the message lists every file, its problem and its clips."""
+
+
+class ClipRangeError(BadDataError, IndexError):
+    """Only clips that end past the last frame of their video or skeleton; the message names files and clips."""
 
 
 def _label_csv_index(layout: IMiGUELayout, progress: bool) -> pd.DataFrame:
@@ -80,43 +97,126 @@ def _cross_check(index: pd.DataFrame, layout: IMiGUELayout, official: Path) -> N
             raise AnnotationFileError(f"{path} disagrees with {official} on video {int(vid)}: {detail}")
 
 
-def _lengths(index: pd.DataFrame, layout: IMiGUELayout, progress: bool) -> list[tuple[int, Path, int]]:
-    """(video, file, number of frames) for each existing mp4 and light_hand CSV of the index's videos."""
-    from .video import ClipReader
+def _skeleton_length(layout: IMiGUELayout, vid: int) -> tuple[Path | None, int | None, str | None]:
+    """(skeleton file, frames, problem) of the skeleton :meth:`IMiGUELayout.skeleton_path` picks (None: none)."""
+    from .skeleton import SkeletonFileError
+    from .skeleton_io import count_openpose_json_frames, read_skeleton
+
+    try:
+        path = layout.skeleton_path(vid)
+    except FileNotFoundError:
+        return None, None, None
+    try:
+        if path.is_dir():
+            n = count_openpose_json_frames(path)
+        else:
+            n = count_light_hand_frames(path) if path.suffix == ".csv" else read_skeleton(path).num_frames
+    except (SkeletonFileError, ValueError, OSError) as exc:
+        return path, None, f"unreadable skeleton file: {str(exc).removeprefix(str(path) + ': ')}"
+    if n <= 0:
+        return path, None, "empty skeleton file (no frames)"
+    return path, n, None
+
+
+def find_bad_data(index: pd.DataFrame, layout: IMiGUELayout, progress: bool = True) -> pd.DataFrame:
+    """Every problem of the index's videos and clips: DataFrame ``sample_id, video, file, problem`` (one row per
+    affected clip; see the module docstring for the checks). Empty when all is well."""
+    from .video import ClipReader, VideoFileError, header_frames
 
     reader = ClipReader(layout, size=32, cache_size=1, num_threads=1)
-    found = []
-    for vid in tqdm(sorted(index["video"].unique()), desc="video lengths", unit="video", disable=not progress,
-                    leave=False):
-        vid = int(vid)
-        for locate, count in ((layout.video_path, reader.num_frames), (layout.light_hand_csv, count_light_hand_frames)):
-            try:
-                path = locate(vid)
-            except FileNotFoundError:
-                continue
-            found.append((vid, path, int(count(path))))
-    reader.close()
-    return found
-
-
-def _check_lengths(index: pd.DataFrame, layout: IMiGUELayout, on_out_of_range: str, progress: bool) -> pd.DataFrame:
-    bad = np.zeros(len(index), dtype=bool)
     video = index["video"].to_numpy()
     end = index["end_frame"].to_numpy()
-    for vid, path, length in _lengths(index, layout, progress):
-        over = (video == vid) & (end >= length)
-        for i in np.flatnonzero(over & ~bad):
-            row = index.iloc[i]
-            msg = (f"{path}: clip {row.sample_id} (frames {row.start_frame}..{row.end_frame}) ends past the "
-                   f"last frame {length - 1} ({length} frames)")
-            if on_out_of_range == "error":
-                raise ClipRangeError(msg + "; pass on_out_of_range='skip' to drop such clips")
-            log.warning("skipping %s", msg)
-        bad |= over
-    skipped = index.loc[bad, "sample_id"].tolist()
-    index = index.loc[~bad].reset_index(drop=True)
+    sids = index["sample_id"].to_numpy()
+    rows: list[tuple] = []
+    vids = sorted(int(v) for v in np.unique(video))
+    def has_skeleton(vid: int) -> bool:
+        try:
+            layout.skeleton_path(vid)
+            return True
+        except FileNotFoundError:
+            return False
+
+    has_skeletons = any(has_skeleton(v) for v in vids)  # a root without any skeleton file is an RGB-only copy
+
+    def bad(mask: np.ndarray, vid: int, path, problem: str) -> None:
+        rows.extend((sid, vid, str(path), problem) for sid in sids[mask])
+
+    for vid in tqdm(vids, desc="checking videos", unit="video", disable=not progress, leave=False):
+        mine = video == vid
+        try:
+            mp4 = layout.video_path(vid)
+        except FileNotFoundError:
+            mp4 = None
+        if mp4 is not None:
+            try:
+                n = int(reader.num_frames(mp4))
+                said = header_frames(mp4)
+                if said > n:
+                    bad(mine, vid, mp4, f"truncated video: its header says {said} frames, only {n} can be decoded")
+                else:
+                    over = mine & (end >= n)
+                    for i in np.flatnonzero(over):
+                        r = index.iloc[i]
+                        bad(np.arange(len(index)) == i, vid, mp4, f"clip {r.sample_id} (frames {r.start_frame}..{r.end_frame}) "
+                                                                  f"ends past the last frame {n - 1} ({n} frames)")
+            except VideoFileError as exc:
+                bad(mine, vid, mp4, f"undecodable video: {str(exc).removeprefix(str(mp4) + ': ')}")
+        path, n, problem = _skeleton_length(layout, vid)
+        if problem:
+            bad(mine, vid, path, problem)
+        elif path is None and has_skeletons:
+            bad(mine, vid, layout._skeleton_folders(vid)[0], "missing skeleton file (no light_hand CSV, OpenPose xlsx "
+                                                             "or OpenPose JSON folder)")
+        elif path is not None:
+            for i in np.flatnonzero(mine & (end >= n)):
+                r = index.iloc[i]
+                bad(np.arange(len(index)) == i, vid, path, f"clip {r.sample_id} (frames {r.start_frame}..{r.end_frame}) "
+                                                           f"ends past the last frame {n - 1} ({n} frames)")
+    reader.close()
+    return pd.DataFrame(rows, columns=REPORT_COLUMNS)
+
+
+def describe_bad_data(report: pd.DataFrame, max_clips: int = 5, max_files: int = 25) -> str:
+    """One line per bad file: ``<file>: <problem> [clips a, b, ...]`` (at most ``max_files`` lines, then a count)."""
+    lines = []
+    groups = list(report.groupby(["file", "problem"], sort=False))
+    for (file, problem), part in groups[:max_files]:
+        ids = part["sample_id"].tolist()
+        clips = ", ".join(ids[:max_clips]) + (f", ... ({len(ids)} clips)" if len(ids) > max_clips else "")
+        lines.append(f"  {file}: {problem}" + ("" if problem.startswith("clip ") else f" [clips {clips}]"))
+    if len(groups) > max_files:
+        lines.append(f"  ... and {len(groups) - max_files} more (on_bad_data='skip' lists them all in skipped.csv)")
+    return "\n".join(lines)
+
+
+def _apply_policy(index: pd.DataFrame, layout: IMiGUELayout, on_bad_data: str, progress: bool,
+                  skipped_csv: str | os.PathLike | None) -> pd.DataFrame:
+    report = find_bad_data(index, layout, progress)
+    if len(report) and on_bad_data == "error":
+        files = report["file"].nunique()
+        kind = ClipRangeError if report["problem"].str.startswith("clip ").all() else BadDataError
+        raise kind(f"{layout.root}: {files} bad file(s), {report['sample_id'].nunique()} clip(s) affected:\n"
+                   f"{describe_bad_data(report)}\nfix or remove these files, or drop the affected clips with "
+                   f"on_bad_data='skip' (python -m clipmg_lib.train --set on_bad_data=skip; notebook parameter "
+                   f"on_bad_data='skip'), which writes skipped.csv")
+    skipped = list(dict.fromkeys(report["sample_id"]))
+    if skipped:
+        log.warning("skipping %d of %d clips (%d bad files):\n%s", len(skipped), len(index), report["file"].nunique(),
+                    describe_bad_data(report))
+    if skipped_csv is not None:
+        from .atomic import atomic_open
+
+        with atomic_open(skipped_csv) as f:
+            report.to_csv(f, index=False)
+    index = index[~index["sample_id"].isin(skipped)].reset_index(drop=True)
     index.attrs["skipped"] = skipped
+    index.attrs["skipped_report"] = report.to_dict(orient="records")  # plain data: pandas compares attrs
     return index
+
+
+def skipped_report(index: pd.DataFrame) -> pd.DataFrame:
+    """The clips ``on_bad_data='skip'`` dropped from ``index``: DataFrame ``sample_id, video, file, problem``."""
+    return pd.DataFrame(index.attrs.get("skipped_report", []), columns=REPORT_COLUMNS)
 
 
 def _sort(index: pd.DataFrame) -> pd.DataFrame:
@@ -127,17 +227,18 @@ def _sort(index: pd.DataFrame) -> pd.DataFrame:
 
 def build_clip_index(root: str | os.PathLike | IMiGUELayout, source: str = "auto", *,
                      official_csv: str | os.PathLike | None = None, check_lengths: bool = True,
-                     on_out_of_range: str = "error", miga_validation: bool = True,
-                     progress: bool = True) -> pd.DataFrame:
-    """The clip index of an iMiGUE root (see the module docstring for sources and checks).
+                     on_bad_data: str = "error", miga_validation: bool = True, progress: bool = True,
+                     skipped_csv: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The clip index of an iMiGUE root (see the module docstring for sources, checks and the data policy).
 
     Rows are sorted by video, then clip row. ``index.attrs['source']`` names the file(s) it came from;
-    ``index.attrs['skipped']`` lists clips dropped by ``on_out_of_range='skip'``.
+    ``index.attrs['skipped']`` / ``['skipped_report']`` the clips dropped by ``on_bad_data='skip'``;
+    ``skipped_csv``: where to write that report (written even when empty).
     """
     if source not in SOURCES:
         raise ValueError(f"unknown clip index source {source!r}; expected one of {SOURCES}")
-    if on_out_of_range not in ("error", "skip"):
-        raise ValueError(f"on_out_of_range must be 'error' or 'skip', got {on_out_of_range!r}")
+    if on_bad_data not in DATA_POLICIES:
+        raise ValueError(f"on_bad_data must be one of {DATA_POLICIES}, got {on_bad_data!r}")
     layout = root if isinstance(root, IMiGUELayout) else IMiGUELayout(root, official_csv)
     if not layout.root.is_dir():
         raise FileNotFoundError(f"{layout.root}: dataset root not found (see data/README.md)")
@@ -153,9 +254,10 @@ def build_clip_index(root: str | os.PathLike | IMiGUELayout, source: str = "auto
         origin = str(layout.root / "*" / "{vid}_label.csv")
     index = _sort(index)
     if check_lengths and len(index):
-        index = _check_lengths(index, layout, on_out_of_range, progress)
+        index = _apply_policy(index, layout, on_bad_data, progress, skipped_csv)
     else:
         index.attrs["skipped"] = []
+        index.attrs["skipped_report"] = []
     index.attrs["source"] = origin
     return index
 

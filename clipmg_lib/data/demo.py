@@ -354,7 +354,8 @@ def generate_demo(out: str | os.PathLike, seed: int = 0, size: str = "default", 
     """Write the demo dataset at ``out``; return its manifest. Skips when it is already complete.
 
     ``workers``: processes (default: CPU count, at most the number of videos); 1 writes in-process.
-    Refuses to overwrite iMiGUE layout folders it did not write (no manifest) unless ``force``.
+    ``force`` regenerates a dataset this generator wrote (its manifest or in-progress marker is there). A
+    folder holding iMiGUE layout files without either is refused, ``force`` or not: it may be a user's dataset.
     """
     if size not in SIZES:
         raise ValueError(f"unknown demo size {size!r}; known: {sorted(SIZES)}")
@@ -363,10 +364,13 @@ def generate_demo(out: str | os.PathLike, seed: int = 0, size: str = "default", 
         log.info("demo dataset at %s is complete (seed %d, size %s): kept", root, seed, size)
         return read_manifest(root)
     ours = (root / MANIFEST_NAME).exists() or (root / _INCOMPLETE_NAME).exists()
-    existing = [p for p in _owned_paths(root)[:-1] if p.exists()]
-    if existing and not ours and not force:
-        raise FileExistsError(f"{root} already holds {[str(p) for p in existing]} but no {MANIFEST_NAME}: "
-                              f"not a demo dataset written by this generator; pass --force to replace them")
+    existing = [p for p in _owned_paths(root) if p.exists()]
+    if existing and not ours:  # a dataset the generator did not write: never replaced, --force or not
+        raise FileExistsError(
+            f"{root} holds {[str(p) for p in existing]} but no {MANIFEST_NAME}: it is not a demo dataset written "
+            f"by this generator, and the generator never replaces a dataset it did not write (--force neither). "
+            f"Choose another --out for the demo. To run the chain on this dataset, read-only: "
+            f"make imigue IMIGUE={root}  (or: python -m clipmg_lib.chain --dataset-root {root})")
 
     started = time.perf_counter()
     cfg = SIZES[size]
@@ -422,7 +426,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="dataset root (default: clipmg_lib.paths.demo_root())")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", choices=sorted(SIZES), default="default")
-    parser.add_argument("--force", action="store_true", help="regenerate even when a complete dataset exists")
+    parser.add_argument("--force", action="store_true", help="regenerate a demo dataset this generator wrote, even when complete "
+                        "(a folder without its manifest is never replaced)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

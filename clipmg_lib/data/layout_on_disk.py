@@ -12,7 +12,8 @@
       imigue_rgb_phase1/train_data/{vid:04d}/{vid:04d}.mp4
       imigue_rgb_phase1/validation_data/{vid:04d}/{vid:04d}.mp4
       imigue_rgb_phase2/{vid:04d}/{vid:04d}.mp4
-      mediapipe_skeleton/{vid:04d}/{vid:04d}_light_hand.csv   # written by clipmg_lib.pose (not in the release)
+      mediapipe_skeleton/{vid:04d}/{vid:04d}_light_hand.csv   # read if present (the demo generator's); the kit
+                                                            # writes its own extraction OUTSIDE the root
       Data/skeleton/raw/{vid}/{vid}_{frame:012d}_keypoints.json   # original iMiGUE OpenPose form (optional)
       Label/raw/{vid}.txt                                         # original iMiGUE raw labels (optional)
 
@@ -22,6 +23,12 @@ not, in folder and file names alike. The ``*_path(vid, split)`` methods give the
 writers (the demo generator, the pose extractor) use, which every lookup finds: padded to 4 everywhere,
 as the MiGA starter code reads them (``os.path.join(folder, sample_id + '_light_hand.csv')`` with the
 folder name as ``sample_id``).
+
+A dataset root is read-only to the kit: the mediapipe skeletons the kit extracts live under ``mediapipe_root``
+(default :func:`clipmg_lib.paths.derived_dir` ``(root, 'mediapipe_skeleton')``, in the cache folder), and the
+light_hand CSVs that ``python -m clipmg_lib.data.convert`` makes of a root's xlsx or OpenPose JSON folders under
+``converted_root`` (default ``derived_dir(root, 'light_hand')``). :meth:`IMiGUELayout.skeleton_path` reads, in
+order: the root's light_hand CSV, a converted CSV, the root's xlsx, the root's OpenPose JSON folder.
 """
 from __future__ import annotations
 
@@ -58,13 +65,47 @@ class IMiGUELayout:
     """The MiGA on-disk layout of an iMiGUE root: find (or name, for writing) each video's files.
 
     ``root``: the dataset root. ``official_csv``: the annotation CSV if it is not ``<root>/labels_20200831.csv``.
+    ``mediapipe_root``: where the kit's mediapipe skeletons are written and read first (default
+    ``derived_dir(root, 'mediapipe_skeleton')``, outside the root); ``<root>/mediapipe_skeleton`` is read after it.
     Lookups of existing files (``label_csv``, ``video_path``, ...) raise ``FileNotFoundError`` listing the
     paths they tried. The folder scan is done once, on first use; call :meth:`refresh` after writing.
     """
 
-    def __init__(self, root: str | os.PathLike, official_csv: str | os.PathLike | None = None) -> None:
+    def __init__(self, root: str | os.PathLike, official_csv: str | os.PathLike | None = None,
+                 mediapipe_root: str | os.PathLike | None = None,
+                 converted_root: str | os.PathLike | None = None) -> None:
         self.root = Path(root)
         self._official_csv = Path(official_csv) if official_csv else None
+        self._mediapipe_root = Path(mediapipe_root) if mediapipe_root else None
+        self._converted_root = Path(converted_root) if converted_root else None
+
+    @property
+    def converted_root(self) -> Path:
+        """Where ``clipmg_lib.data.convert`` writes this root's light_hand CSVs (outside the root)."""
+        from ..paths import derived_dir
+
+        return self._converted_root or derived_dir(self.root, "light_hand")
+
+    def converted_light_hand_csv_path(self, vid: int) -> Path:
+        """``{converted_root}/{vid:04d}/{vid:04d}_light_hand.csv`` (for the converter to write)."""
+        return self.converted_root / f"{int(vid):04d}" / f"{int(vid):04d}_light_hand.csv"
+
+    def converted_light_hand_csv(self, vid: int) -> Path:
+        """The existing converted light_hand CSV of a video."""
+        folders = [self.converted_root / n for n in _id_names(vid)]
+        return self._find(folders, [f"{n}_light_hand.csv" for n in _id_names(vid)], "converted light_hand CSV", vid)
+
+    def openpose_json_videos(self) -> list[int]:
+        """Video ids with an OpenPose JSON folder ``Data/skeleton/raw/{vid}`` (the original release form)."""
+        base = self.root / "Data" / "skeleton" / "raw"
+        return sorted(int(e.name) for e in os.scandir(base) if e.is_dir() and e.name.isdigit()) if base.is_dir() else []
+
+    @property
+    def mediapipe_root(self) -> Path:
+        """Where the kit's mediapipe extraction of this root is written (outside the root)."""
+        from ..paths import derived_dir
+
+        return self._mediapipe_root or derived_dir(self.root, "mediapipe_skeleton")
 
     def __repr__(self) -> str:
         return f"IMiGUELayout({str(self.root)!r})"
@@ -96,8 +137,8 @@ class IMiGUELayout:
         return self.root / SPLIT_RGB_DIRS[_check_split(split)] / f"{int(vid):04d}" / f"{int(vid):04d}.mp4"
 
     def mediapipe_light_hand_csv_path(self, vid: int) -> Path:
-        """Where ``clipmg_lib.pose`` writes its light_hand35 CSV: ``mediapipe_skeleton/{vid:04d}/{vid:04d}_light_hand.csv``."""
-        return self.root / MEDIAPIPE_DIR / f"{int(vid):04d}" / f"{int(vid):04d}_light_hand.csv"
+        """Where ``clipmg_lib.pose`` writes its light_hand35 CSV: ``{mediapipe_root}/{vid:04d}/{vid:04d}_light_hand.csv``."""
+        return self.mediapipe_root / f"{int(vid):04d}" / f"{int(vid):04d}_light_hand.csv"
 
     # ------------------------------------------------------------------------------ folder scan
     def refresh(self) -> None:
@@ -184,8 +225,8 @@ class IMiGUELayout:
         return self._skeleton_file(vid, "openpose.xlsx", "OpenPose xlsx")
 
     def mediapipe_light_hand_csv(self, vid: int) -> Path:
-        """The existing mediapipe ``{vid}_light_hand.csv`` (written by ``clipmg_lib.pose``)."""
-        folders = [self.root / MEDIAPIPE_DIR / n for n in _id_names(vid)]
+        """The existing mediapipe ``{vid}_light_hand.csv``: under ``mediapipe_root``, else ``<root>/mediapipe_skeleton``."""
+        folders = [base / n for base in (self.mediapipe_root, self.root / MEDIAPIPE_DIR) for n in _id_names(vid)]
         return self._find(folders, [f"{n}_light_hand.csv" for n in _id_names(vid)], "mediapipe skeleton CSV", vid)
 
     def video_path(self, vid: int) -> Path:
@@ -210,14 +251,15 @@ class IMiGUELayout:
         return self._find([self.root / "Label" / "raw"], [f"{n}.txt" for n in _id_names(vid)], "raw label file", vid)
 
     def skeleton_path(self, vid: int) -> Path:
-        """The best skeleton file of a video: the light_hand CSV if present, else the OpenPose xlsx."""
-        try:
-            return self.light_hand_csv(vid)
-        except FileNotFoundError as first:
+        """The best skeleton of a video: the root's light_hand CSV, else a converted one (``converted_root``),
+        else the OpenPose xlsx, else the OpenPose JSON folder. ``FileNotFoundError`` lists every place tried."""
+        errors = []
+        for locate in (self.light_hand_csv, self.converted_light_hand_csv, self.openpose_xlsx, self.openpose_json_dir):
             try:
-                return self.openpose_xlsx(vid)
-            except FileNotFoundError as second:
-                raise FileNotFoundError(f"{first}; {second}") from None
+                return locate(vid)
+            except FileNotFoundError as exc:
+                errors.append(str(exc))
+        raise FileNotFoundError("; ".join(errors))
 
 
 def tree(root: str | os.PathLike, max_entries: int = 3, max_depth: int = 6) -> str:

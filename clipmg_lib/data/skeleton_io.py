@@ -264,6 +264,17 @@ def _parse_openpose_json(path: Path) -> np.ndarray:
     return out
 
 
+def count_openpose_json_frames(folder: str | os.PathLike) -> int:
+    """Frames of an OpenPose JSON folder (its highest frame number + 1) from the file names, without parsing."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SkeletonFileNotFoundError(f"{folder}: OpenPose JSON folder not found")
+    frames = [int(m.group("frame")) for e in os.scandir(folder) if (m := _JSON_NAME.match(e.name))]
+    if not frames:
+        raise SkeletonFileError(f"{folder}: empty folder (no *_{{frame:012d}}_keypoints.json files)")
+    return max(frames) + 1
+
+
 def read_openpose_json_dir(folder: str | os.PathLike, img_shape: tuple[int, int] | None = None,
                            progress: bool = True, workers: int = 4) -> Skeleton:
     """A folder of OpenPose ``{vid}_{frame:012d}_keypoints.json`` -> ``Skeleton`` (T, 137, 3), ``openpose137``.

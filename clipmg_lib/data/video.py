@@ -96,6 +96,18 @@ def sample_frame_indices(start: int, end: int, num_frames: int, mode: str = "uni
 
 # ------------------------------------------------------------------------------------------- reading
 
+def header_frames(path: str | os.PathLike) -> int:
+    """Frames the container's header announces (0 when it does not say or cannot be read). More than the
+    decodable frames (:meth:`ClipReader.num_frames`, by packet timestamps) means a truncated file."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            return int(container.streams.video[0].frames or 0)
+    except (av.error.FFmpegError, IndexError, OSError):
+        return 0
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     """What the container says: ``num_frames``, ``height``, ``width`` (pixels), ``fps``."""
@@ -420,8 +432,11 @@ class ClipReader:
         info = self.info(path)
         lo, hi = int(inds.min()), int(inds.max())
         if lo < 0 or hi >= info.num_frames:
+            said = header_frames(path)
+            cut = (f"; the file is truncated: its header says {said} frames, only {info.num_frames} can be decoded"
+                   if said > info.num_frames else "")
             raise IndexError(f"{path}: frames {lo}..{hi} requested, but the video has {info.num_frames} frames "
-                             f"(valid 0..{info.num_frames - 1})")
+                             f"(valid 0..{info.num_frames - 1}){cut}")
         hw = self._decode_hw(size, info.height, info.width)
         unique, inverse = np.unique(inds, return_inverse=True)
         if hw is not None and hw in self._cv2_sizes:

@@ -56,7 +56,8 @@ def load_run(run_dir: str | Path, dataset_root: str | Path | None = None, cache_
     if not model.cfg.zero_shot:
         load_model_state(model, load_checkpoint(run_dir / "best.pt"), run_dir / "best.pt")
     model.eval()
-    caches = prepare_caches(model, load_index(dataset_root), config, dataset_root, cache_root, progress=progress)
+    caches = prepare_caches(model, load_index(dataset_root, config.on_bad_data), config, dataset_root, cache_root,
+                            progress=progress)
     return LoadedRun(run_dir, config, model, caches, Path(dataset_root) if dataset_root else None)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from ..data.classes import NUM_CLASSES, class_names
 from ..paths import cache_dir
 from .backbone import CONFIG_DIR, WeightsSource
 from .config import ConfigError, TextConfig
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=8)
@@ -108,9 +111,15 @@ def class_text_embeddings(clip: nn.Module, clip_model: str, weights: WeightsSour
     path = Path(cache_root) if cache_root else cache_dir() / "text_embeddings"
     path = path / f"{key}.npy"
     if cfg.cache and path.is_file():
-        arr = np.load(path, allow_pickle=False)
-        if arr.shape == (NUM_CLASSES, dim):
-            return torch.from_numpy(arr)
+        try:
+            arr = np.load(path, allow_pickle=False)
+            if arr.shape == (NUM_CLASSES, dim):
+                return torch.from_numpy(arr)
+            problem = f"shape {arr.shape}, expected {(NUM_CLASSES, dim)}"
+        except (OSError, ValueError, EOFError) as exc:  # truncated or foreign file: recomputable, never a blocker
+            problem = f"{type(exc).__name__}: {exc}"
+        log.warning("%s: unreadable text-embedding cache (%s); recomputing the class embeddings and replacing it",
+                    path, problem)
     emb = encode_prompts(clip, open_clip.get_tokenizer(clip_model), prompts)
     if cfg.cache:
         with atomic_path(path) as tmp:

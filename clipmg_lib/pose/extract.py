@@ -46,10 +46,16 @@ scaled by the original size.
 Long videos are processed in chunks (``chunk_size`` frames); the trackers are reset at every chunk
 start, so a run resumed from its per-chunk checkpoints gives exactly the result of an uninterrupted
 run. :func:`extract_folder` writes ``{out_root}/{vid:04d}/{vid:04d}_light_hand.csv`` (the dataset's format,
-which :class:`~clipmg_lib.data.dataset.ClipDataset` reads with ``skeleton_source='mediapipe'`` from
-``<dataset_root>/mediapipe_skeleton``), skips finished videos and resumes interrupted ones::
+which :class:`~clipmg_lib.data.dataset.ClipDataset` reads with ``skeleton_source='mediapipe'`` from the
+layout's ``mediapipe_root``), skips finished videos and resumes interrupted ones. Nothing is written inside
+a dataset root: a root's video ids come from its layout (the folder each video sits in), and its skeletons go
+to :func:`clipmg_lib.paths.derived_dir` ``(root, 'mediapipe_skeleton')`` unless ``--out`` says otherwise.
+Any other video files (any name, container or frame rate) are keyed by their file name's stem, or by the
+ids of an explicit mapping (``--ids``: a CSV with columns ``video,path`` or a JSON ``{"298": "path"}``)::
 
-    python -m clipmg_lib.pose.extract --dataset-root data/demo [--workers 4]   # -> data/demo/mediapipe_skeleton
+    python -m clipmg_lib.pose.extract --dataset-root /data/imigue [--workers 4]   # -> data/cache/mediapipe_skeleton/imigue-<hash>
+    python -m clipmg_lib.pose.extract my_clip.mov other.mp4 --out /tmp/pose     # -> /tmp/pose/my_clip/my_clip_light_hand.csv
+    python -m clipmg_lib.pose.extract --ids ids.csv --out /tmp/pose             # -> /tmp/pose/0298/0298_light_hand.csv
 
 Throughput is ~20-35 frames/s per process on this shared 2-core CPU (3,434 demo frames at 320x180 in
 157 s; 720p in ``bench/bench_pose.py``), so all of iMiGUE (~7.5 M frames) wants ``--workers`` on a
@@ -60,7 +66,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import sys
 import time
@@ -423,57 +428,111 @@ def extract_video(path: str | os.PathLike, config: ExtractorConfig | None = None
 # -- folders of videos -------------------------------------------------------------------------
 
 def mediapipe_skeleton_dir(dataset_root: str | os.PathLike) -> Path:
-    """Where a dataset's mediapipe skeletons live: ``<dataset_root>/mediapipe_skeleton``."""
-    return Path(dataset_root) / MEDIAPIPE_SKELETON_DIR
+    """Where the kit writes a dataset's mediapipe skeletons: its layout's ``mediapipe_root``, outside the root."""
+    from ..data.layout_on_disk import IMiGUELayout
+
+    return IMiGUELayout(dataset_root).mediapipe_root
 
 
-def light_hand_csv_path(out_root: str | os.PathLike, vid: int) -> Path:
-    """``{out_root}/{vid:04d}/{vid:04d}_light_hand.csv``: the canonical name of
-    :meth:`~clipmg_lib.data.layout_on_disk.IMiGUELayout.mediapipe_light_hand_csv_path` (padded, as the MiGA
-    starter code reads it; the dataset's lookups also accept ``{vid}_light_hand.csv``)."""
-    return Path(out_root) / f"{vid:04d}" / f"{vid:04d}_light_hand.csv"
+def _key_name(vid: int | str) -> str:
+    """A video id as it appears in names: ``0298`` for the int id 298, a file stem as it is."""
+    return f"{vid:04d}" if isinstance(vid, (int, np.integer)) else str(vid)
 
 
-def _finished_csv(out_root: Path, vid: int) -> Path | None:
+def light_hand_csv_path(out_root: str | os.PathLike, vid: int | str) -> Path:
+    """``{out_root}/{vid:04d}/{vid:04d}_light_hand.csv`` (a str key: ``{out_root}/{key}/{key}_light_hand.csv``):
+    the canonical name of :meth:`~clipmg_lib.data.layout_on_disk.IMiGUELayout.mediapipe_light_hand_csv_path`
+    (padded, as the MiGA starter code reads it; the dataset's lookups also accept ``{vid}_light_hand.csv``)."""
+    name = _key_name(vid)
+    return Path(out_root) / name / f"{name}_light_hand.csv"
+
+
+def _finished_csv(out_root: Path, vid: int | str) -> Path | None:
     """The CSV of a finished video under either name the dataset accepts, or None."""
-    for name in (f"{vid:04d}_light_hand.csv", f"{vid}_light_hand.csv"):
-        if (out_root / f"{vid:04d}" / name).exists():
-            return out_root / f"{vid:04d}" / name
+    name = _key_name(vid)
+    for stem in dict.fromkeys((name, str(vid))):
+        if (out_root / name / f"{stem}_light_hand.csv").exists():
+            return out_root / name / f"{stem}_light_hand.csv"
     return None
 
 
-def checkpoint_dir_for(out_root: str | os.PathLike, vid: int) -> Path:
+def checkpoint_dir_for(out_root: str | os.PathLike, vid: int | str) -> Path:
     """Per-chunk checkpoints of an unfinished video (removed once its CSV is written)."""
-    return Path(out_root) / f"{vid:04d}" / f".{vid}_mediapipe_partial"
+    return Path(out_root) / _key_name(vid) / f".{vid}_mediapipe_partial"
 
 
-_VID_RE = re.compile(r"^(\d+)$")
+#: Containers searched for in folders of videos (any file can be given directly).
+VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 
 
-def find_videos(videos: str | os.PathLike | Iterable | Mapping) -> dict[int, Path]:
-    """{video id: mp4 path} from a folder (searched recursively), a list of paths, or a mapping.
+def read_id_mapping(path: str | os.PathLike) -> dict[int, Path]:
+    """{video id: path} from a CSV with columns ``video,path`` or a JSON object ``{"298": "path"}``.
+    Relative paths are relative to the mapping file. Errors name the file and the problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: video id mapping not found")
+    try:
+        if path.suffix.lower() == ".json":
+            raw = json.loads(path.read_text())
+            if not isinstance(raw, dict):
+                raise ValueError("expected a JSON object {video id: path}")
+            pairs = list(raw.items())
+        else:
+            frame = pd.read_csv(path, dtype=str)
+            if not {"video", "path"} <= set(frame.columns):
+                raise ValueError(f"expected columns 'video,path', found {list(frame.columns)}")
+            pairs = list(zip(frame["video"], frame["path"]))
+        out: dict[int, Path] = {}
+        for k, v in pairs:
+            if not str(k).strip().isdigit():
+                raise ValueError(f"video id {k!r} is not a non-negative integer")
+            if int(k) in out:
+                raise ValueError(f"video id {int(k)} appears twice")
+            p = Path(str(v)).expanduser()
+            out[int(k)] = p if p.is_absolute() else path.parent / p
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise ValueError(f"{path}: not a usable video id mapping ({exc})") from None
+    return dict(sorted(out.items()))
 
-    The id is the file name's stem (``298.mp4`` or ``0298.mp4``); any other name is an error naming it.
+
+def find_videos(videos: str | os.PathLike | Iterable | Mapping) -> dict[int | str, Path]:
+    """{key: video path} from a mapping {id: path} (ids kept), a file, a folder (searched recursively for
+    :data:`VIDEO_SUFFIXES`) or a list of files and folders. Without a mapping the key is the file's stem, any
+    name (``carphone_pristine.mp4`` -> ``'carphone_pristine'``): ids are never guessed from file names.
+    Two files with one stem are an error naming both.
     """
     if isinstance(videos, Mapping):
-        return {int(k): Path(v) for k, v in sorted(videos.items())}
-    if isinstance(videos, (str, os.PathLike)):
-        root = Path(videos)
-        if not root.is_dir():
-            raise FileNotFoundError(f"{root}: not a folder of videos")
-        paths = sorted(p for p in root.rglob("*.mp4") if MEDIAPIPE_SKELETON_DIR not in p.parts)
-    else:
-        paths = [Path(p) for p in videos]
-    found: dict[int, Path] = {}
+        return {k: Path(v) for k, v in sorted(videos.items(), key=lambda kv: str(kv[0]))}
+    items = [videos] if isinstance(videos, (str, os.PathLike)) else list(videos)
+    paths: list[Path] = []
+    for item in map(Path, items):
+        if item.is_dir():
+            paths += sorted(p for p in item.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file()
+                            and MEDIAPIPE_SKELETON_DIR not in p.parts)
+        elif item.is_file():
+            paths.append(item)
+        else:
+            raise FileNotFoundError(f"{item}: no such video file or folder")
+    found: dict[int | str, Path] = {}
     for p in paths:
-        m = _VID_RE.match(p.stem)
-        if not m:
-            raise ValueError(f"{p}: cannot read a video id from the file name (expected e.g. 298.mp4)")
-        vid = int(m.group(1))
-        if vid in found:
-            raise ValueError(f"video id {vid} appears twice: {found[vid]} and {p}")
-        found[vid] = p
+        if p.stem in found:
+            raise ValueError(f"two videos named {p.stem!r}: {found[p.stem]} and {p}; give ids with a mapping (--ids)")
+        found[p.stem] = p
     return dict(sorted(found.items()))
+
+
+def dataset_videos(dataset_root: str | os.PathLike) -> dict[int, Path]:
+    """{video id: mp4} of an iMiGUE root, the id from the layout's folders (not from file names)."""
+    from ..data.layout_on_disk import IMiGUELayout
+
+    layout = IMiGUELayout(dataset_root)
+    out = {}
+    for vid in layout.videos():
+        try:
+            out[vid] = layout.video_path(vid)
+        except FileNotFoundError:
+            continue  # a skeleton-only video
+    return out
 
 
 _ROW_COLUMNS = ["video", "path", "csv", "status", "frames", "seconds", "fps"]
@@ -548,16 +607,25 @@ def extract_folder(videos: str | os.PathLike | Iterable | Mapping, out_root: str
                     rows.append(failed(futures[future], exc))
                 bar.update()
     bar.close()
-    return pd.DataFrame(rows, columns=_ROW_COLUMNS).sort_values("video", ignore_index=True)
+    return pd.DataFrame(rows, columns=_ROW_COLUMNS).sort_values("video", key=lambda s: s.astype(str), ignore_index=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="mediapipe skeletons for every video of a dataset "
-                                             "(cached per video, resumable).")
-    ap.add_argument("--dataset-root", default=None, help="iMiGUE root (default: the demo dataset)")
-    ap.add_argument("--videos", default=None, help="folder of videos (default: the dataset root)")
-    ap.add_argument("--out", default=None, help="output root (default: <dataset-root>/mediapipe_skeleton)")
-    ap.add_argument("--only", type=int, nargs="*", default=None, help="video ids to extract")
+    ap = argparse.ArgumentParser(
+        prog="python -m clipmg_lib.pose.extract", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="mediapipe skeletons (light_hand35 CSVs) for video files or a whole dataset, cached per "
+                    "video and resumable. Nothing is written inside a dataset root.",
+        epilog="examples:\n  python -m clipmg_lib.pose.extract --dataset-root /data/imigue --workers 4\n"
+               "  python -m clipmg_lib.pose.extract my_clip.mov folder_of_videos/ --out /tmp/pose\n"
+               "  python -m clipmg_lib.pose.extract --ids ids.csv --out /tmp/pose   # columns video,path")
+    ap.add_argument("inputs", nargs="*", help="video files (any name) or folders of videos; keys = file stems")
+    ap.add_argument("--dataset-root", default=None,
+                    help="iMiGUE root: every video of its layout, ids from the layout (default when no input)")
+    ap.add_argument("--ids", default=None, help="explicit {video id: path} mapping: CSV video,path or JSON")
+    ap.add_argument("--videos", default=None, help=argparse.SUPPRESS)  # the old spelling of one folder input
+    ap.add_argument("--out", default=None, help="output folder (default: for a dataset, paths.derived_dir(root, "
+                                                "'mediapipe_skeleton'); for files, <cache>/mediapipe_skeleton/files)")
+    ap.add_argument("--only", nargs="*", default=None, help="video ids (or file stems) to extract")
     ap.add_argument("--chunk-size", type=int, default=250)
     ap.add_argument("--decode-max-side", type=int, default=None)
     ap.add_argument("--no-hands", action="store_true", help="body only (fingertips missing), faster")
@@ -565,13 +633,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1, help="videos extracted at once (processes)")
     ap.add_argument("--keep-going", action="store_true", help="record a failing video and go on")
     args = ap.parse_args(argv)
-    from ..paths import dataset_root
+    from ..paths import cache_dir, dataset_root
 
-    root = dataset_root(args.dataset_root)
-    table = find_videos(args.videos or root)
+    inputs = args.inputs + ([args.videos] if args.videos else [])
+    try:
+        if args.ids:
+            table = read_id_mapping(args.ids)
+            out = Path(args.out) if args.out else cache_dir() / "mediapipe_skeleton" / "ids"
+        elif inputs:
+            table = find_videos(inputs)
+            out = Path(args.out) if args.out else cache_dir() / "mediapipe_skeleton" / "files"
+        else:
+            root = dataset_root(args.dataset_root)
+            table = dataset_videos(root)
+            out = Path(args.out) if args.out else mediapipe_skeleton_dir(root)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.only:
-        table = {v: p for v, p in table.items() if v in set(args.only)}
-    out = Path(args.out) if args.out else mediapipe_skeleton_dir(root)
+        wanted = set(args.only)
+        table = {v: p for v, p in table.items() if str(v) in wanted or _key_name(v) in wanted}
+    print(f"{len(table)} video(s) -> {out}", file=sys.stderr)
     result = extract_folder(table, out, overwrite=args.overwrite, chunk_size=args.chunk_size,
                             decode_max_side=args.decode_max_side, workers=args.workers,
                             keep_going=args.keep_going, hands=not args.no_hands)

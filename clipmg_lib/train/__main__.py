@@ -55,7 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     from .distributed import cleanup, init_distributed
     from .run import train_model
 
-    config = load_train_config(args.config, **dict(args.set))
+    from ..data.clip_index import BadDataError
+    from .config import TrainConfigError
+
+    try:
+        config = load_train_config(args.config, **dict(args.set))
+    except (TrainConfigError, KeyError, FileNotFoundError, ValueError) as exc:  # before any work
+        print(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
+        return 2
     dist_info = init_distributed(config.device)
     ok = False
     try:
@@ -72,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps({"out_dir": str(result.out_dir), "best": result.best, "reports": result.reports,
                                   "timings": result.timings}, indent=2, default=float))
         ok = True
+    except BadDataError as exc:  # found at index time, before any cache is built
+        print(f"error: {exc}", file=sys.stderr)
+        ok = True
+        return 2
     finally:
         cleanup(wait=ok)
     return 0

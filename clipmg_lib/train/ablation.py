@@ -130,7 +130,7 @@ def run_ablations(base: TrainConfig, variants: Sequence[str] = DEFAULT_VARIANTS,
     out = resolve_results(results_dir)
     split = split or base.test_split
     seeds = list(seeds) if seeds else [base.seed]
-    index = load_index(dataset_root)
+    index = load_index(dataset_root, base.on_bad_data)
     rows = []
     for seed in seeds:
         for variant in variants:

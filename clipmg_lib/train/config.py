@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import typing
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -57,6 +59,13 @@ class TrainConfig:
     are part of the token cache key and of the run's name.
 
     Selection: the epoch with the best ``select_metric`` on the validation split is kept as ``best.pt``.
+
+    Bad data: ``on_bad_data`` is ``'error'`` (a bad video or skeleton file stops the run at index time, every
+    bad file listed) or ``'skip'`` (its clips are dropped and listed in ``<out>/skipped.csv``); see
+    :mod:`clipmg_lib.data.clip_index`.
+
+    Every field is checked on construction (type, range or allowed values), so a wrong ``--set`` fails before
+    any work with :class:`TrainConfigError` naming the field, the value and what is accepted.
     """
 
     model: str = "clipmg_tiny"
@@ -91,10 +100,13 @@ class TrainConfig:
     proxy_root: str | None = None
     cache_batch_size: int = 32
     input_keys: tuple[str, ...] = ("tokens", "heatmap")
+    on_bad_data: str = "error"
 
     def __post_init__(self) -> None:
+        _check_field_types(self)
         self.input_keys = tuple(self.input_keys)
         checks = {
+            "on_bad_data": ("error", "skip"),
             "class_balance": ("none", "loss", "sampler"),
             "class_weighting": ("effective_number", "inverse_frequency"),
             "amp": ("auto", "bf16", "fp16", "off"),
@@ -104,10 +116,13 @@ class TrainConfig:
         }
         for name, allowed in checks.items():
             if getattr(self, name) not in allowed:
-                raise ValueError(f"TrainConfig.{name} must be one of {allowed}, got {getattr(self, name)!r}")
-        for name in ("epochs", "batch_size", "train_views", "eval_views", "cache_batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)!r}")
+                raise TrainConfigError(f"TrainConfig.{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        for name, (lo, hi, what) in RANGES.items():
+            value = getattr(self, name)
+            below = lo is not None and (value <= lo if what.startswith("> ") else value < lo)
+            above = hi is not None and (value >= hi if what.startswith("in [") and what.endswith(")") else value > hi)
+            if below or above:
+                raise TrainConfigError(f"TrainConfig.{name} must be {what}, got {value!r}")
 
     def replace(self, **overrides: Any) -> "TrainConfig":
         """A copy with ``overrides`` applied; unknown keys raise a ``KeyError`` naming them."""
@@ -129,6 +144,60 @@ class TrainConfig:
         with atomic_open(path) as f:
             json.dump(self.to_dict(), f, indent=2)
             f.write("\n")
+
+
+class TrainConfigError(ValueError):
+    """A training setting of the wrong type or out of range; the message names the setting and what is accepted."""
+
+
+#: field -> (minimum, maximum, the accepted range as shown in messages); None = unbounded.
+RANGES: dict[str, tuple[float | None, float | None, str]] = {
+    "epochs": (1, None, ">= 1"), "batch_size": (1, None, ">= 1"), "train_views": (1, None, ">= 1"),
+    "eval_views": (1, None, ">= 1"), "cache_batch_size": (1, None, ">= 1"),
+    "lr": (0, None, "> 0"), "weight_decay": (0, None, ">= 0"), "warmup_epochs": (0, None, ">= 0"),
+    "min_lr_ratio": (0, 1, "in [0, 1]"), "label_smoothing": (0, 1, "in [0, 1)"), "cb_beta": (0, 1, "in [0, 1)"),
+    "sampler_power": (0, 1, "in [0, 1]"), "grad_clip": (0, None, ">= 0 (0 = off)"),
+    "precise_bn_batches": (0, None, ">= 0"), "seed": (0, None, ">= 0"), "num_workers": (0, None, ">= 0"),
+    "cpu_threads": (0, None, ">= 0 (0 = torch's default)"),
+}
+
+
+def _type_name(hint: Any) -> str:
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(hint, str(hint))
+
+
+def _check_field_types(config: "TrainConfig") -> None:
+    """Each field holds its annotated type: int (an integral float such as 5.0 is taken as 5; 2.7 is not),
+    float (ints too), str, bool, ``str | None``, dict, ``tuple[str, ...]`` (a list too). Raises TrainConfigError."""
+    hints = typing.get_type_hints(type(config))
+    for f in dataclasses.fields(config):
+        value, hint = getattr(config, f.name), hints[f.name]
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+        ok = True
+        if hint is bool:
+            ok = isinstance(value, bool)
+        elif hint is int:
+            if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+                setattr(config, f.name, int(value))
+            else:
+                ok = isinstance(value, int) and not isinstance(value, bool)
+        elif hint is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            if ok:
+                setattr(config, f.name, float(value))
+        elif hint is str:
+            ok = isinstance(value, str)
+        elif origin in (typing.Union, getattr(__import__("types"), "UnionType", typing.Union)) and type(None) in args:
+            ok = value is None or isinstance(value, str)
+        elif origin is dict:
+            ok = isinstance(value, dict)
+        elif origin is tuple:
+            ok = isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value)
+        if not ok:
+            expected = {dict: "a JSON object, e.g. {\"ablation\": \"rgb_only\"}"}.get(origin) or (
+                "a list of strings" if origin is tuple else "a string or null" if origin is not None else _type_name(hint))
+            raise TrainConfigError(f"TrainConfig.{f.name} must be {expected}, got {value!r} "
+                                   f"({type(value).__name__})")
 
 
 def available_train_configs() -> list[str]:

@@ -83,6 +83,8 @@ def run_name(config: TrainConfig, dataset_root: str | Path | None = None) -> str
 
     ablation = config.model_overrides.get("ablation")
     fields = {k: v for k, v in config.to_dict().items() if k not in RESUMABLE_CHANGES}
+    if fields.get("on_bad_data") == "error":  # the default changes no clip: names of earlier runs stay valid
+        fields.pop("on_bad_data")
     root = resolve_root(dataset_root).resolve()
     manifest = root / MANIFEST_NAME
     dataset = {"root": str(root)}
@@ -100,11 +102,11 @@ def default_run_dir(config: TrainConfig, dataset_root: str | Path | None = None,
     return resolve_results(results_dir) / "train" / run_name(config, dataset_root)
 
 
-def load_index(dataset_root: str | Path | None = None) -> pd.DataFrame:
-    """The clip index of a dataset root (default: the demo dataset)."""
+def load_index(dataset_root: str | Path | None = None, on_bad_data: str = "error") -> pd.DataFrame:
+    """The clip index of a dataset root (default: the demo dataset) under the data policy ``on_bad_data``."""
     from ..data.clip_index import build_clip_index
 
-    return build_clip_index(resolve_root(dataset_root))
+    return build_clip_index(resolve_root(dataset_root), on_bad_data=on_bad_data)
 
 
 def create_model_for(config: TrainConfig) -> torch.nn.Module:
@@ -220,7 +222,17 @@ def _train_model(config: TrainConfig, dataset_root, out_dir, cache_root, resume:
                  dist_info: DistInfo, index: pd.DataFrame | None, evaluate_test: bool, results_dir) -> RunResult:
     t_start = time.perf_counter()
     out_dir = Path(out_dir) if out_dir else default_run_dir(config, dataset_root, results_dir)
-    index = load_index(dataset_root) if index is None else index
+    index = load_index(dataset_root, config.on_bad_data) if index is None else index
+    from ..data.clip_index import skipped_report
+
+    report = skipped_report(index)
+    if dist_info.is_main and config.on_bad_data == "skip":
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_open(out_dir / "skipped.csv") as f:
+            report.to_csv(f, index=False)
+        if len(report):
+            print(f"[data] skipped {report['sample_id'].nunique()} clip(s) of {report['file'].nunique()} bad file(s); "
+                  f"kept {len(index)}: {out_dir / 'skipped.csv'}", flush=True)
     model = create_model_for(config).to(dist_info.device)
     splits = {s: index[index["split"] == s].reset_index(drop=True) for s in
               (config.train_split, config.val_split, config.test_split)}
