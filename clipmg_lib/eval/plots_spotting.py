@@ -20,10 +20,12 @@ def _name(c: int, names: Sequence[str]) -> str:
 
 
 def spot_timeline_figure(rows: Mapping[str, pd.DataFrame], video: int, fps: float = 25.0,
-                         names: Sequence[str] | None = None, title: str | None = None) -> go.Figure:
+                         names: Sequence[str] | None = None, title: str | None = None,
+                         seconds: tuple[float, float] | None = None) -> go.Figure:
     """One horizontal lane per entry of ``rows`` (e.g. ``{'ground truth': gt, 'predicted': spots}``), each
-    spot of ``video`` a bar from its start to its end (inclusive; x in seconds), coloured by class; the hover
-    shows class, frames and score."""
+    spot of ``video`` a bar from its start to its end (inclusive; x in seconds), coloured by class, drawn
+    half transparent so that overlapping spots show; the hover shows class, frames and score.
+    ``seconds``: the x range shown (default: all)."""
     names = list(names or class_names())
     fig = go.Figure()
     shown: set[int] = set()
@@ -36,7 +38,7 @@ def spot_timeline_figure(rows: Mapping[str, pd.DataFrame], video: int, fps: floa
             score = g["score"].to_numpy() if "score" in g else np.full(len(g), np.nan)
             fig.add_trace(go.Bar(
                 y=[lane] * len(g), x=(g["end_frame"] - g["start_frame"] + 1) / fps, base=g["start_frame"] / fps,
-                orientation="h", marker_color=_PALETTE[c % len(_PALETTE)], name=_name(c, names)[:28],
+                orientation="h", marker=dict(color=_PALETTE[c % len(_PALETTE)], line_width=0), opacity=0.6, name=_name(c, names)[:28],
                 legendgroup=str(c), showlegend=c not in shown,
                 customdata=np.stack([g["start_frame"], g["end_frame"], score], 1),
                 hovertemplate=f"{_name(c, names)}<br>frames %{{customdata[0]}}-%{{customdata[1]}}"
@@ -44,7 +46,9 @@ def spot_timeline_figure(rows: Mapping[str, pd.DataFrame], video: int, fps: floa
             shown.add(c)
     fig.update_layout(barmode="overlay", title=title or f"Video {video}: spots on the timeline",
                       xaxis_title="time (s)", yaxis=dict(categoryorder="array", categoryarray=lanes[::-1]),
-                      height=200 + 60 * len(lanes), legend=dict(font=dict(size=9)), bargap=0.3)
+                      height=260 + 60 * len(lanes), legend=dict(font=dict(size=9)), bargap=0.3)
+    if seconds is not None:
+        fig.update_xaxes(range=list(seconds))
     return fig
 
 

@@ -284,3 +284,35 @@ def ground_truth_outcomes(pred: pd.DataFrame, gt: pd.DataFrame, tiou: float = MI
         elif ((~same) & (iou > tiou)).any():
             outcome[i] = "wrong class"
     return gt.assign(outcome=outcome, best_iou=best)
+
+
+def compare_methods(methods: dict[str, pd.DataFrame], gt: pd.DataFrame, tiou: float = MIGA_TIOU) -> pd.DataFrame:
+    """One row per method (name -> its spots) at ``tiou``: ``method, spots, precision, recall, f1,
+    f1_video_mean, map``."""
+    rows = []
+    for name, pred in methods.items():
+        r = f1_scores(pred, gt, tiou)
+        rows.append({"method": name, "spots": len(pred), "precision": r["precision"], "recall": r["recall"],
+                     "f1": r["f1"], "f1_video_mean": r["f1_video_mean"], "map": mean_average_precision(pred, gt, tiou)})
+    return pd.DataFrame(rows)
+
+
+def timeline_summary(gt: pd.DataFrame, num_frames: dict[int, int]) -> pd.DataFrame:
+    """Per video: ``frames``, ``instances``, ``covered`` (fraction of frames inside an instance), ``overlapping``
+    (instances sharing a frame with another one), ``median_length`` and ``median_gap`` (frames between
+    consecutive instances, 0 where they overlap) - how much background an untrimmed video holds."""
+    gt = check_spots(gt, False, "ground truth")
+    rows = []
+    for v, n in num_frames.items():
+        g = gt[gt["video"] == v].sort_values("start_frame")
+        mask = np.zeros(int(n), bool)
+        for s, e in g[["start_frame", "end_frame"]].to_numpy():
+            mask[s:e + 1] = True
+        iou = temporal_iou(g[["start_frame", "end_frame"]].to_numpy(), g[["start_frame", "end_frame"]].to_numpy())
+        np.fill_diagonal(iou, 0)
+        gaps = (g["start_frame"].to_numpy()[1:] - np.maximum.accumulate(g["end_frame"].to_numpy())[:-1] - 1).clip(0)
+        rows.append({"video": v, "frames": int(n), "instances": len(g), "covered": float(mask.mean()),
+                     "overlapping": int((iou > 0).any(1).sum()),
+                     "median_length": float((g["end_frame"] - g["start_frame"] + 1).median()) if len(g) else 0.0,
+                     "median_gap": float(np.median(gaps)) if len(gaps) else 0.0})
+    return pd.DataFrame(rows)

@@ -28,3 +28,15 @@ def write_spot_outputs(spots: pd.DataFrame, out_dir: str | Path, name: str = "sp
         suffix = "" if len(videos) <= 1 else f"_{v}"
         figures.append(save_figure(spot_timeline_figure(lanes, v, fps=fps), out_dir, f"{name}_timeline{suffix}"))
     return {"csv": csv, "figures": figures}
+
+
+def write_spotting_summary(path: str | Path, **tables) -> Path:
+    """``tables`` (name -> DataFrame or JSON-able value) as one JSON file, atomically (e.g. results/09_spotting.json)."""
+    import json
+
+    from ..data.atomic import atomic_open
+
+    out = {k: (v.to_dict(orient="records") if isinstance(v, pd.DataFrame) else v) for k, v in tables.items()}
+    with atomic_open(path) as f:
+        json.dump(out, f, indent=2, default=float)
+    return Path(path)
