@@ -149,7 +149,8 @@ def train_spotter(config: str | Path | SpotterConfig = "tiny_demo", dataset_root
     with atomic_open(out_dir / "train_windows.csv") as f:
         train_w.to_csv(f, index=False)
     timings = {"tokens_s": round(t_tokens - t0, 1), "train_s": round(time.perf_counter() - t_tokens, 1),
-               "train_windows": len(train_w), "val_windows": 0 if val_w is None else len(val_w)}
+               "train_windows": len(train_w), "val_windows": 0 if val_w is None else len(val_w),
+               "train_videos": train_videos, "val_videos": val_videos}
     model.eval()
     return Spotter(model, cfg, tc, store, out_dir, history, timings)
 
