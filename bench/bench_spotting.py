@@ -2,6 +2,7 @@
 end to end against real time (25 frames/s), for ``clipmg_tiny`` on this CPU.
 
     python -m bench.bench_spotting [--quick] [--segment 40] [--seconds 600] [--pose-frames 250] [--repeats 3]
+                                   [--video-seconds 600]
 
 Input: the benchmarks' synthetic 10-minute 1280x720 H.264 video (``bench.common.make_long_video``, shared with
 ``bench_video``), a random skeleton of the same length (speed does not depend on what the joints show) and an
@@ -64,11 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=600.0, help="seconds spotted end to end")
     ap.add_argument("--pose-frames", type=int, default=250, help="frames mediapipe pose is timed on")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--quick", action="store_true", help="10 s compared, 60 s end to end, 50 pose frames, 2 rounds")
+    ap.add_argument("--video-seconds", type=int, default=600, help="length of the synthetic 720p video")
+    ap.add_argument("--quick", action="store_true",
+                    help="a 60 s video: 10 s compared, 60 s end to end, 50 pose frames, 2 rounds")
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: free cores)")
     args = ap.parse_args(argv)
     if args.quick:
         args.segment, args.seconds, args.pose_frames, args.repeats = 10.0, 60.0, 50, 2
+        args.video_seconds = 60
     threads = set_cpu_threads(args.threads)
 
     from clipmg_lib.data.video import ClipReader
@@ -81,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print("# bench_spotting: the spotter's token store vs the naive sliding window; frames/s vs real time")
     print_machine()
-    spec = LongVideoSpec()
+    spec = LongVideoSpec(seconds=int(args.video_seconds))
     path = make_long_video(spec)
     cfg = load_spotter_config("tiny_demo")
     model = build_spotting_model(cfg).eval()

@@ -164,3 +164,21 @@ def test_train_and_spot_end_to_end(tiny_root, tmp_path):
     out = write_spot_outputs(spots, tmp_path / "out", "v12", ground_truth=gt)
     pd.testing.assert_frame_equal(S.read_spots_csv(out["csv"]), S.check_spots(spots))
     assert out["figures"][0].is_file()
+
+
+def test_demo_videos_hold_long_rest_stretches_without_changing_the_clips():
+    import dataclasses
+
+    from clipmg_lib.data import demo
+
+    size = demo.SIZES["default"]
+    plans = demo.plan_dataset(size, 0)
+    flat = demo.plan_dataset(dataclasses.replace(size, long_rest=(0.0, 0, 0)), 0)
+    gaps = np.concatenate([[b.start_frame - a.end_frame - 1 for a, b in zip(p.clips, p.clips[1:])] for p in plans])
+    lo, hi = size.long_rest[1:]
+    assert (gaps >= size.gap_frames[0]).all() and gaps.max() <= hi
+    assert 0.03 < (gaps >= lo).mean() < 0.15  # ~8% of the gaps are 3-12 s of rest
+    for p, q in zip(plans, flat):  # the same clips (classes, lengths), only placed further apart
+        assert [(c.raw_class, c.end_frame - c.start_frame) for c in p.clips] == \
+               [(c.raw_class, c.end_frame - c.start_frame) for c in q.clips]
+        assert p.num_frames >= q.num_frames
