@@ -182,3 +182,21 @@ def test_demo_videos_hold_long_rest_stretches_without_changing_the_clips():
         assert [(c.raw_class, c.end_frame - c.start_frame) for c in p.clips] == \
                [(c.raw_class, c.end_frame - c.start_frame) for c in q.clips]
         assert p.num_frames >= q.num_frames
+
+
+def test_window_dataset_pickles_token_files_by_name(tmp_path):
+    import pickle
+
+    from clipmg_lib.spotting.dataset import WindowDataset
+    from clipmg_lib.spotting.video_source import VideoSource
+
+    np.save(tmp_path / "t.npy", np.ones((10, 50, 800), np.float16))  # 800 KB
+    tokens = np.load(tmp_path / "t.npy", mmap_mode="r")
+    src = VideoSource(7, tmp_path / "v.mp4", 40, np.zeros((40, 22, 2), np.float32), np.ones((40, 22), np.float32), (48, 64))
+    ds = WindowDataset(pd.DataFrame({"video": [7], "start_frame": [0], "end_frame": [39], "label": [3]}),
+                       {7: src}, {7: tokens}, num_frames=4, stride=4, heatmap_shape=None)
+    blob = pickle.dumps(ds)
+    assert len(blob) < 100_000  # the file name travels, not a copy of the array
+    again = pickle.loads(blob)
+    assert isinstance(again.tokens[7], np.memmap)
+    np.testing.assert_array_equal(again[0]["tokens"].numpy(), ds[0]["tokens"].numpy())

@@ -50,6 +50,18 @@ class WindowDataset(Dataset):
         self.pose_pipeline = (heatmap_transform(heatmap_shape, mode == "train", seed, pose_augment)
                               if heatmap_shape is not None else None)
 
+    def __getstate__(self) -> dict:
+        """DataLoader workers get the token files' names, not copies of the (memory-mapped) arrays."""
+        state = self.__dict__.copy()
+        state["tokens"] = {v: (("memmap", a.filename) if isinstance(a, np.memmap) and a.filename else a)
+                           for v, a in self.tokens.items()}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state["tokens"] = {v: (np.load(a[1], mmap_mode="r", allow_pickle=False)
+                               if isinstance(a, tuple) and a[0] == "memmap" else a) for v, a in state["tokens"].items()}
+        self.__dict__.update(state)
+
     @property
     def epoch(self) -> int:
         return self._epoch.get()
