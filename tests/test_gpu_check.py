@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import deadline_subprocess
 from data_fixtures import make_tiny_imigue
 
 REPO = Path(__file__).resolve().parent.parent
@@ -21,8 +21,8 @@ def test_gpu_check_smoke(tmp_path):
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "CLIPMG_RESULTS_DIR": str(tmp_path / "res"),
            "CLIPMG_CACHE_DIR": str(tmp_path / "cache")}
-    proc = subprocess.run([sys.executable, "-m", "bench.gpu_check", "--smoke", "--dataset-root", str(root),
-                           "--out", str(out)], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    proc = deadline_subprocess.run([sys.executable, "-m", "bench.gpu_check", "--smoke", "--dataset-root", str(root),
+                                    "--out", str(out)], timeout=540, cwd=REPO, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = json.loads((out / "gpu_check.json").read_text())
     assert report["mode"].startswith("smoke") and report["train"]["epochs"] == 1
