@@ -27,10 +27,11 @@ BENCHMARKS = [
     ("training", "bench.bench_training", "epoch time: frozen-CLIP feature cache vs re-encoding frames (ViT-B-16)"),
     ("inference", "bench.bench_inference", "clips/s of the full model (tiny and ViT-B-16; GPU bf16 + MFU if any)"),
     ("workers", "bench.bench_workers", "DataLoader worker start-up and persistent epoch: fork vs forkserver vs spawn"),
+    ("spotting", "bench.bench_spotting", "spotting a long 720p video: token store vs naive windows; frames/s vs real time"),
     ("chain", "bench.bench_chain", "demo chain wall time per notebook"),
 ]
 #: benchmarks that accept --quick (all of them, bench_pose included).
-COMMON_FLAGS = {"video", "pose", "training", "inference", "workers", "chain"}
+COMMON_FLAGS = {"video", "pose", "training", "inference", "workers", "spotting", "chain"}
 
 
 def _headline(name: str) -> str:

@@ -25,9 +25,11 @@ unchanged; only which video holds which clip depends on the emotion.
 
 Each video is a press-conference shot at 320x180 (a quarter of the release's 1280x720, for speed; the
 skeleton CSVs are in these pixels): a seated upper body behind a table, rest with breathing and idle sway,
-and many labelled clips separated by rest. The true skeleton (light_hand35: BODY_25 + fingertips; hips and
-legs hidden under the table) drives the drawing, so both modalities agree; ``{vid}_light_hand.csv`` holds
-the true joints plus detection noise, OpenPose-like confidences and dropped joints. Subjects differ in
+and many labelled clips separated by rest: mostly 0.2-1.2 s, and now and then (``DemoSize.long_rest``) a
+stretch of 3-12 s with no micro-gesture, as in iMiGUE's press conferences (what spotting must sit through).
+The true skeleton (light_hand35: BODY_25 + fingertips; hips and legs hidden under the table) drives the
+drawing, so both modalities agree; ``{vid}_light_hand.csv`` holds the true joints plus detection noise,
+OpenPose-like confidences and dropped joints. Subjects differ in
 skin tone, hair, jacket, shirt, size and position; videos differ in backdrop, table and microphone.
 
 Classes, movements and cues (amplitudes in px at 320x180; length = median clip frames before scaling):
@@ -101,7 +103,7 @@ from ..workers import process_pool
 log = logging.getLogger(__name__)
 
 #: Bump when the generator's output changes: existing demo datasets are then regenerated.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 MANIFEST_NAME = "demo_manifest.json"
 _INCOMPLETE_NAME = ".demo_incomplete.json"
 
@@ -143,6 +145,8 @@ class DemoSize:
     length_scale: float  # multiplies each class's real median clip length
     gap_frames: tuple[int, int]  # rest between clips, uniform range
     resolution: tuple[int, int] = (320, 180)  # (W, H)
+    #: (probability, min, max frames): a gap is instead a long stretch of rest, as between iMiGUE's clips
+    long_rest: tuple[float, int, int] = (0.0, 0, 0)
 
 
 _DEFAULT_VIDEOS = (
@@ -160,9 +164,11 @@ _SMALL_VIDEOS = (
 
 SIZES: dict[str, DemoSize] = {
     "default": DemoSize("default", _DEFAULT_VIDEOS, clips_train=600, clips_test=500, min_clips_per_class=(6, 8),
-                        max_clip_frames=150, length_scale=0.85, gap_frames=(6, 30)),
+                        max_clip_frames=150, length_scale=0.85, gap_frames=(6, 30),
+                        long_rest=(0.08, 75, 300)),
     "small": DemoSize("small", _SMALL_VIDEOS, clips_train=48, clips_test=30, min_clips_per_class=(1, 1),
-                      max_clip_frames=40, length_scale=0.6, gap_frames=(4, 12)),
+                      max_clip_frames=40, length_scale=0.6, gap_frames=(4, 12),
+                      long_rest=(0.15, 30, 80)),
 }
 
 
@@ -247,13 +253,18 @@ def plan_dataset(size: DemoSize, seed: int) -> list[VideoPlan]:
         if not classes:
             raise ValueError(f"demo size {size.name!r}: video {v.video} got no clips")
         vrng = np.random.default_rng([seed, v.video, 1])
+        rest_rng = np.random.default_rng([seed, v.video, 5])  # its own stream: clip lengths do not depend on it
         t = int(vrng.integers(15, 40))
         clips = []
         for cls in classes:
             median = CLASS_MOTIONS[cls].median_frames * size.length_scale
             length = int(np.clip(round(median * np.exp(0.5 * vrng.standard_normal())), 8, size.max_clip_frames))
             clips.append(ClipSpec(cls, t, t + length - 1))
-            t += length + int(vrng.integers(size.gap_frames[0], size.gap_frames[1] + 1))
+            gap = int(vrng.integers(size.gap_frames[0], size.gap_frames[1] + 1))
+            p, lo, hi = size.long_rest
+            if p > 0 and rest_rng.random() < p:
+                gap = int(rest_rng.integers(lo, hi + 1))
+            t += length + gap
         plans.append(VideoPlan(v, clips, t + int(vrng.integers(15, 30)), seed, size.resolution, emotion[v.video]))
     return plans
 
