@@ -326,7 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n"
                "  python -m clipmg_lib.predict talk.mp4 --run results/train/clipmg_tiny-1a2b3c4d\n"
                "  python -m clipmg_lib.predict talk.mp4 --run best.pt --start 12.5 --end 14.1 --out talk.csv\n"
-               "  python -m clipmg_lib.predict photo.jpg --run results/train/clipmg_tiny-1a2b3c4d --topk 3")
+               "  python -m clipmg_lib.predict photo.jpg --run results/train/clipmg_tiny-1a2b3c4d --topk 3\n"
+               "  python -m clipmg_lib.predict long.mp4 --spot --run results/spotting/clipmg_tiny-5e6f7a8b")
     ap.add_argument("file", help="a video (mp4, mov, mkv, avi, webm, ...) or an image (jpg, png, ...)")
     ap.add_argument("--run", required=True, help="training run folder (train_config.json + best.pt) or a checkpoint")
     ap.add_argument("--start", type=float, default=None, help="window start in seconds (default: the file's start)")
@@ -337,7 +338,30 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--cache-dir", default=None, help="cache root for the mediapipe skeletons (default data/cache)")
     ap.add_argument("--device", default=None, help="torch device (default: the run's, 'auto' = GPU if any)")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
+    ap.add_argument("--spot", action="store_true",
+                    help="spot every micro-gesture of an untrimmed video instead: --run is a spotter run folder "
+                         "(clipmg_lib.spotting.train_spotter, notebook 09); writes <name>_spots.csv "
+                         "(video,start_frame,end_frame,class,score) and a timeline figure to --out (a folder; "
+                         "default <results>/predict/<file stem>)")
+    ap.add_argument("--skeleton", default=None, help="with --spot: the video's skeleton file (light_hand CSV, "
+                                                     "OpenPose xlsx or JSON folder); default: mediapipe")
     return ap
+
+
+def spot_main(args: argparse.Namespace) -> int:
+    """``--spot``: the spotter over the whole file; the spots as a table, a CSV and a timeline figure."""
+    from .spotting import spot_video_file, write_spot_outputs
+
+    out_dir = Path(args.out) if args.out else results_dir() / "predict" / Path(args.file).stem
+    spots = spot_video_file(args.file, args.run, skeleton_path=args.skeleton, cache_root=args.cache_dir)
+    written = write_spot_outputs(spots, out_dir, name=Path(args.file).stem)
+    print(f"{args.file}: {len(spots)} micro-gesture(s) spotted")
+    if len(spots):
+        print(spots.to_string(index=False))
+    print(f"written: {written['csv']}")
+    for fig in written["figures"]:
+        print(f"written: {fig}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -346,6 +370,16 @@ def main(argv: list[str] | None = None) -> int:
     from .data.video import VideoFileError
     from .train.checkpoint import CheckpointError
 
+    if args.spot:
+        if args.start is not None or args.end is not None:
+            print("error: --spot reads the whole file; --start/--end select a window for clip prediction",
+                  file=sys.stderr)
+            return 2
+        try:
+            return spot_main(args)
+        except (VideoFileError, CheckpointError, FileNotFoundError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     try:
         result = predict_file(args.file, args.run, args.start, args.end, args.topk, args.cache_dir, args.device,
                               progress=not args.quiet)
