@@ -32,10 +32,10 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
-from tqdm.auto import tqdm
 
 from ..data.atomic import atomic_open, atomic_path
 from ..eval import metrics as M
+from ..progress import progress_bar
 from ..workers import loader_kwargs
 from .checkpoint import (
     CheckpointError,
@@ -285,8 +285,8 @@ class Trainer:
             self.train_set.set_epoch(epoch)
         self.ddp_model.train()
         totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, count
-        bar = tqdm(self.train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
-                   disable=not self.show_progress, dynamic_ncols=True)
+        bar = progress_bar(self.train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                           disable=not self.show_progress, dynamic_ncols=True)
         for batch in bar:
             inputs = _to_device(batch, cfg.input_keys, self.device)
             labels = batch["label"].to(self.device)
@@ -397,7 +397,7 @@ def predict(model: nn.Module, dataset: Dataset, config: TrainConfig, dist_info: 
     parts: dict[str, list[torch.Tensor]] = {"index": [], "labels": [], "logits": []}
     for key in keep:
         parts[key] = []
-    for batch in tqdm(loader, desc="eval", leave=False, disable=not show_progress, dynamic_ncols=True):
+    for batch in progress_bar(loader, desc="eval", leave=False, disable=not show_progress, dynamic_ncols=True):
         inputs = _to_device(batch, config.input_keys, device)
         with _autocast(device, config.amp):
             out = model(**inputs)
