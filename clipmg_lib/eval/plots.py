@@ -2,8 +2,8 @@
 
 Every ``*_figure`` function takes plain arrays / DataFrames and returns a ``plotly.graph_objects.Figure``;
 :func:`save_figure` writes it atomically as HTML next to one shared ``plotly.min.js`` (no network needed to
-open it), and also as PNG where plotly's static export works (``kaleido`` installed and a Chrome/Chromium it
-can drive; ``pip install kaleido`` then ``plotly_get_chrome``). A machine without them gets HTML only.
+open it), and as PNG beside it through plotly's static export (``kaleido`` driving a Chrome/Chromium). A machine
+without a browser gets HTML only, and is told so once.
 
 Figures: training curves; confusion matrix; per-class accuracy vs training frequency (the long tail);
 attention of the predicted class's query over frames and patches, for right and wrong predictions;
@@ -11,9 +11,10 @@ gate values per class (does the model trust RGB or pose?); a 2-D PCA projection 
 """
 from __future__ import annotations
 
+import atexit
 import importlib.util
-import logging
 import math
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,16 +27,15 @@ from plotly.subplots import make_subplots
 from ..data.atomic import atomic_path
 from ..data.classes import class_names
 
-log = logging.getLogger(__name__)
-
-
 def save_figure(fig: go.Figure, results_dir: str | Path, name: str, png: bool | None = None) -> Path:
-    """Write ``fig`` to ``results_dir/figures/name.html`` (atomically); ``plotly.min.js`` is written once beside it.
+    """Write ``fig`` to ``results_dir/figures/name.html`` and ``name.png`` beside it (both atomically).
 
-    ``png``: also write ``name.png`` through plotly's static export. ``None`` (default) does so where it works
-    (tried once per process; a failure is logged once and later figures are HTML only), ``True`` insists
-    (raises if it cannot), ``False`` never. Every notebook saves through this, so a run's figures sit
-    together in one folder (results/README.md). Returns the HTML path.
+    ``plotly.min.js`` is written once beside the HTML (it opens offline). The PNG goes through plotly's
+    static export (``kaleido``, in the lock, driving a Chrome/Chromium: Debian/Ubuntu ``apt install chromium``).
+    ``png``: ``None`` (default) writes it where that works; where it does not (no kaleido, no browser) the
+    first figure of the process warns once, naming what is missing, and every figure keeps its HTML.
+    ``True`` insists (raises if it cannot), ``False`` never writes a PNG. Every notebook saves through this, so
+    a run's figures sit together in one folder (results/README.md). Returns the HTML path.
     """
     global _png_export_ok
     folder = Path(results_dir) / "figures"
@@ -45,24 +45,42 @@ def save_figure(fig: go.Figure, results_dir: str | Path, name: str, png: bool | 
     with atomic_path(path) as tmp:
         fig.write_html(tmp, include_plotlyjs="directory", full_html=True)
     want = png if png is not None else _png_export_ok is not False
-    if want:
-        if not _kaleido_installed():
-            _png_export_ok = False
-            if png:
-                raise RuntimeError(f"PNG export of {path.name} needs kaleido: pip install kaleido, then "
-                                   f"plotly_get_chrome (or set BROWSER_PATH to a Chrome/Chromium)")
-            return path
+    if not want:
+        return path
+    problem = None
+    if not _kaleido_installed():
+        problem = "kaleido is not installed (pip install -r requirements.lock)"
+    else:
         try:
-            with atomic_path(folder / f"{stem}.png") as tmp:
+            _start_png_server()
+            with atomic_path(folder / f"{stem}.png") as tmp, warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "The kopts argument is ignored", UserWarning)
                 fig.write_image(tmp, format="png")
             _png_export_ok = True
         except Exception as e:  # kaleido raises its own types when no browser is found
-            _png_export_ok = False
-            if png:
-                raise RuntimeError(f"PNG export of {path.name} failed ({e}); install a browser with "
-                                   f"plotly_get_chrome or set BROWSER_PATH") from e
-            log.warning("no PNG export (%s: %s): figures are written as HTML only", type(e).__name__, e)
+            problem = (f"plotly's static export failed ({type(e).__name__}: {e}); it needs a Chrome/Chromium: "
+                       f"apt install chromium (Debian/Ubuntu), or set BROWSER_PATH to one")
+    if problem:
+        _png_export_ok = False
+        if png:
+            raise RuntimeError(f"PNG export of {path.name}: {problem}")
+        warnings.warn(f"figures are written as HTML only, no PNG: {problem}", RuntimeWarning, stacklevel=2)
     return path
+
+
+def _start_png_server() -> None:
+    """Start kaleido's browser once per process (a figure then exports in under a second, not a browser start
+    of 2-20 s each); it is stopped at interpreter exit."""
+    global _png_server_started
+    if not _png_server_started:
+        import kaleido
+
+        kaleido.start_sync_server(silence_warnings=True)
+        atexit.register(kaleido.stop_sync_server, silence_warnings=True)
+        _png_server_started = True
+
+
+_png_server_started = False
 
 
 def _kaleido_installed() -> bool:
