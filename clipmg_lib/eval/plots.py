@@ -216,12 +216,10 @@ def attention_examples_figure(examples: Sequence[dict], title: str = "Where the 
     if not examples:
         raise ValueError("attention_examples_figure needs at least one example")
     t = len(examples[0]["frames"])
-    titles = []
-    for ex in examples:
-        titles += [f"{ex.get('title', '')}<br>t={i}: {m:.0%}" if i == 0 else f"t={i}: {m:.0%}"
-                   for i, m in enumerate(ex["frame_mass"])]
+    titles = [f"t={i}: {m:.0%}" for ex in examples for i, m in enumerate(ex["frame_mass"])]
+    row_height, header = 185, 90
     fig = make_subplots(rows=len(examples), cols=t, subplot_titles=titles, horizontal_spacing=0.005,
-                        vertical_spacing=0.08)
+                        vertical_spacing=0.1)
     for r, ex in enumerate(examples, start=1):
         frames = np.asarray(ex["frames"])
         maps = np.asarray(ex["patch_maps"])
@@ -236,8 +234,12 @@ def attention_examples_figure(examples: Sequence[dict], title: str = "Where the 
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed")
     fig.update_annotations(font_size=10)
-    fig.update_layout(title=title, height=190 * len(examples) + 80, width=130 * t + 60,
-                      margin=dict(l=10, r=10, t=80, b=10))
+    for r, ex in enumerate(examples, start=1):  # the clip's own title: left-aligned above its row, never clipped
+        top = fig.get_subplot(r, 1).yaxis.domain[1]
+        fig.add_annotation(text=ex.get("title", ""), xref="paper", yref="paper", x=0, y=top, xanchor="left",
+                           yanchor="bottom", yshift=16, showarrow=False, font_size=12)
+    fig.update_layout(title=title, height=row_height * len(examples) + header, width=130 * t + 60,
+                      margin=dict(l=10, r=10, t=header, b=10))
     return fig
 
 
