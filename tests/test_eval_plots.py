@@ -40,7 +40,7 @@ def test_figures_are_written(tmp_path):
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 5, 60)
     scores = rng.normal(size=(60, 32)) + 3 * np.eye(32)[labels]
-    history = pd.DataFrame({"epoch": [0, 1], "train_loss": [2.0, 1.5], "train_top1": [0.2, 0.4],
+    history = pd.DataFrame({"epoch": [1, 2], "train_loss": [2.0, 1.5], "train_top1": [0.2, 0.4],
                             "val_loss": [2.1, 1.8], "val_top1": [0.2, 0.3], "val_top5": [0.5, 0.7],
                             "val_mean_class_acc": [0.1, 0.2], "lr": [1e-3, 1e-4]})
     table = metrics.per_class_table(scores, labels, train_counts=np.bincount(labels, minlength=32) * 3)

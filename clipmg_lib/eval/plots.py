@@ -103,7 +103,7 @@ def training_curves_figure(history: pd.DataFrame, title: str = "Training curves"
     with validation, ``val_loss``, ``val_top1``, ``val_top5``, ``val_mean_class_acc``).
     """
     fig = make_subplots(rows=1, cols=3, subplot_titles=("loss", "accuracy", "learning rate"))
-    epoch = history["epoch"] + 1
+    epoch = history["epoch"]
     for col, name in (("train_loss", "train"), ("val_loss", "val")):
         if col in history:
             fig.add_trace(go.Scatter(x=epoch, y=history[col], mode="lines+markers", name=f"{name} loss"), 1, 1)
@@ -125,7 +125,7 @@ def runs_comparison_figure(histories: dict[str, pd.DataFrame], metric: str = "va
     fig = go.Figure()
     for name, h in histories.items():
         if metric in h:
-            fig.add_trace(go.Scatter(x=h["epoch"] + 1, y=h[metric], mode="lines+markers", name=name))
+            fig.add_trace(go.Scatter(x=h["epoch"], y=h[metric], mode="lines+markers", name=name))
     fig.update_layout(title=title or f"{metric} per epoch", xaxis_title="epoch", yaxis_title=metric,
                       height=400, width=800)
     return fig
