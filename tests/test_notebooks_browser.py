@@ -69,7 +69,7 @@ def lab(tmp_path_factory):
     token = secrets.token_hex(16)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "CLIPMG_PROGRESS"}  # live bars in the browser
-    env.update(JUPYTER_RUNTIME_DIR=str(root / "runtime"), CLIPMG_RESULTS_DIR=str(root / "live_results"),
+    env.update(JUPYTER_RUNTIME_DIR=str(root / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(root / "settings"), CLIPMG_RESULTS_DIR=str(root / "live_results"),
                CLIPMG_CACHE_DIR=str(root / "live_cache"), CLIPMG_DATASET_ROOT=str(dataset_root()),
                PYTHONPATH=os.pathsep.join([str(REPO)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     log = open(root / "lab.log", "w")
@@ -77,6 +77,7 @@ def lab(tmp_path_factory):
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
          f"--LabApp.user_settings_dir={root / 'settings'}", f"--LabApp.workspaces_dir={root / 'workspaces'}",
+         "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: open and run notebooks by command
          "--allow-root"],  # CI runs as root; the server listens on 127.0.0.1 only, behind a token
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -102,7 +103,7 @@ def lab(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser(lab):
+def browser(lab):  # noqa: ARG001 (the server first)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -126,19 +127,42 @@ def _shutdown_kernels(lab) -> None:
         urllib.request.urlopen(req, timeout=10)
 
 
-def _open(page, lab, relpath: str) -> None:
-    """Open a notebook and wait until all its cells are in the DOM."""
+@pytest.fixture(scope="module")
+def page(lab, browser):
+    """One JupyterLab page for every check (the app loads once; notebooks open and close by command)."""
+    pg = browser.new_page(viewport={"width": 1400, "height": 900})
+    pg.goto(f"{lab['base']}/lab?token={lab['token']}", timeout=OPEN_NOTEBOOK_S * 1000)
+    pg.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('docmanager:open')",
+                         timeout=OPEN_NOTEBOOK_S * 1000, polling=500)
+    yield pg
+    pg.close()
+
+
+def _open(page, lab, relpath: str) -> str:
+    """Open a notebook in the page; wait until all its cells are in the DOM; returns the panel's CSS selector."""
     n_cells = len(nbformat.read(lab["root"] / relpath, as_version=4).cells)
-    page.goto(f"{lab['base']}/lab/tree/{relpath}?token={lab['token']}", timeout=OPEN_NOTEBOOK_S * 1000)
-    page.wait_for_function(f"document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell').length >= {n_cells}",
+    panel_id = page.evaluate("""async (path) => {
+        const widget = await window.jupyterapp.commands.execute('docmanager:open', {path});
+        await widget.context.ready;
+        return widget.id;
+    }""", relpath)
+    sel = f"[id='{panel_id}']"
+    page.wait_for_function(f"document.querySelectorAll(\"{sel} .jp-Notebook .jp-Cell\").length >= {n_cells}",
                            timeout=OPEN_NOTEBOOK_S * 1000, polling=500)
+    return sel
 
 
-def _screenshots(page, folder: Path, stem: str) -> None:
+def _close_current(page, lab) -> None:
+    """Close the current notebook without a save prompt, and shut its kernel down."""
+    page.evaluate("() => { const w = window.jupyterapp.shell.currentWidget; if (w) { w.dispose(); } }")
+    _shutdown_kernels(lab)
+
+
+def _screenshots(page, sel: str, folder: Path, stem: str) -> None:
     """The notebook's top, and its first plot and first table scrolled into view."""
     page.screenshot(path=str(folder / f"{stem}.png"))
     for what, selector in (("plot", ".jp-OutputArea-output .js-plotly-plot"), ("table", ".jp-OutputArea-output table")):
-        first = page.locator(selector).first
+        first = page.locator(f"{sel} {selector}").first
         if first.count():
             first.scroll_into_view_if_needed(timeout=10_000)
             page.wait_for_timeout(300)
@@ -152,28 +176,27 @@ def _expected(path: Path) -> dict[str, int]:
             "tables": sum("<table" in o.get("data", {}).get("text/html", "") for o in outputs)}
 
 
-def test_every_executed_notebook_renders_in_jupyterlab(lab, browser, screenshots):
+def test_every_executed_notebook_renders_in_jupyterlab(lab, page, screenshots):
     problems = []
     names = sorted(p.name for p in (lab["root"] / "executed").glob("*.ipynb"))
     assert names
     for name in names:
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
         try:
-            _open(page, lab, f"executed/{name}")
+            sel = _open(page, lab, f"executed/{name}")
             want = _expected(lab["root"] / "executed" / name)
-            try:  # plotly draws asynchronously once its outputs are attached
-                page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length > 0 "
-                                       f"|| {want['plots']} === 0", timeout=OPEN_NOTEBOOK_S * 1000)
-            except Exception:
-                pass
+            if want["plots"]:
+                try:  # plotly draws asynchronously once its outputs are attached
+                    page.wait_for_function(f"document.querySelectorAll(\"{sel} .js-plotly-plot .main-svg\").length "
+                                           f">= {want['plots']}", timeout=OPEN_NOTEBOOK_S * 1000, polling=500)
+                except Exception:
+                    pass  # counted below
             page.wait_for_timeout(500)
-            plots = page.locator(".jp-OutputArea-output .js-plotly-plot").count()
-            tables = page.locator(".jp-OutputArea-output table").count()
-            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error'], "
-                                  ".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']").count()
-            trimmed = page.locator(".jp-TrimmedOutputs").count()
-            dirty = page.locator(".lm-TabBar-tab.jp-mod-dirty").count()
-            _screenshots(page, screenshots, Path(name).stem)
+            plots = page.locator(f"{sel} .jp-OutputArea-output .js-plotly-plot").count()
+            tables = page.locator(f"{sel} .jp-OutputArea-output table").count()
+            errors = page.locator(f"{sel} .jp-RenderedText[data-mime-type='application/vnd.jupyter.error']").count()
+            trimmed = page.locator(f"{sel} .jp-TrimmedOutputs").count()
+            dirty = page.locator(".lm-TabBar-tab.jp-mod-current.jp-mod-dirty").count()
+            _screenshots(page, sel, screenshots, Path(name).stem)
             if errors:
                 problems.append(f"{name}: {errors} error output(s)")
             if plots < want["plots"]:
@@ -185,33 +208,29 @@ def test_every_executed_notebook_renders_in_jupyterlab(lab, browser, screenshots
             if dirty:
                 problems.append(f"{name}: marked unsaved as soon as it is opened")
         finally:
-            page.close()
-            _shutdown_kernels(lab)
+            _close_current(page, lab)
     assert not problems, "\n".join(problems)
 
 
-def test_notebook_01_runs_live_with_run_all(lab, browser, screenshots):
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
+def test_notebook_01_runs_live_with_run_all(lab, page, screenshots):
     try:
-        _open(page, lab, "live/01_data.ipynb")
+        sel = _open(page, lab, "live/01_data.ipynb")
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=OPEN_NOTEBOOK_S * 1000)
-        page.click(".jp-MenuBar >> text=Run")
-        page.click("li[data-command='notebook:run-all-cells']")
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
         n_code = len([c for c in nbformat.read(lab["root"] / "live" / "01_data.ipynb", as_version=4).cells
                       if c.cell_type == "code"])
-        # finished: every code cell has an execution count and the kernel is idle again
-        page.wait_for_function(
-            f"""() => {{
-                const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
-                const done = prompts.filter(p => /\\[\\d+\\]/.test(p.textContent)).length;
-                const errors = document.querySelectorAll(".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']").length;
-                return errors > 0 || (done >= {n_code} &&
-                    document.querySelector(".jp-Notebook-ExecutionIndicator[data-status='idle']") !== null);
-            }}""", timeout=LIVE_RUN_S * 1000, polling=1000)
+        # finished: every code cell has an execution count and the kernel is idle again (or an error shows)
+        page.wait_for_function(f"""() => {{
+            const prompts = [...document.querySelectorAll("{sel} .jp-CodeCell .jp-InputArea-prompt")];
+            const done = prompts.filter(p => /\\[\\d+\\]/.test(p.textContent)).length;
+            const errors = document.querySelectorAll(
+                "{sel} .jp-RenderedText[data-mime-type='application/vnd.jupyter.error']").length;
+            const idle = document.querySelector(".jp-Notebook-ExecutionIndicator[data-status='idle']") !== null;
+            return errors > 0 || (done >= {n_code} && idle);
+        }}""", timeout=LIVE_RUN_S * 1000, polling=1000)
         page.screenshot(path=str(screenshots / "01_data_live_run_all.png"))
-        errors = page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")
+        errors = page.locator(f"{sel} .jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")
         assert errors.count() == 0, f"notebook 01 failed under Run All: {errors.first.inner_text()[:2000]}"
-        assert page.locator(".jp-OutputArea-output .js-plotly-plot").count() > 0
+        assert page.locator(f"{sel} .jp-OutputArea-output .js-plotly-plot").count() > 0
     finally:
-        page.close()
-        _shutdown_kernels(lab)
+        _close_current(page, lab)

@@ -125,3 +125,9 @@ def test_papermill_parses_every_parameter(notebook):
     assigned = {m.group(1) for m in re.finditer(r"^([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*=", cell.source, re.M)}
     names = {n.strip() for group in assigned for n in group.split(",")}
     assert set(pm.inspect_notebook(str(notebook))) == names, f"{notebook.name}: papermill skips some parameters"
+
+
+def test_results_readme_names_every_figure_the_run_wrote(results):
+    readme = (REPO / "results" / "README.md").read_text()
+    missing = sorted(p.stem for p in (results / "figures").glob("*.html") if f"`{p.stem}`" not in readme)
+    assert not missing, f"results/README.md does not list: {', '.join(missing)}"
