@@ -36,7 +36,7 @@ def encode_clips(model: CLIPMG, dataset: Dataset, batch_size: int = 16, num_work
                         **loader_kwargs(num_workers))
     device = next(model.parameters(), torch.empty(0)).device
     tokens, heatmaps, labels, ids, inds, imgs = [], [], [], [], [], []
-    for batch in progress_bar(loader, desc="encode clips", disable=not progress):
+    for batch in progress_bar(loader, desc="encode clips", unit="batch", disable=not progress):
         if model.backbone is not None:
             if "imgs" not in batch:
                 raise ValueError("encode_clips: the samples have no 'imgs' (ClipDataset(load_frames=False)?)")
