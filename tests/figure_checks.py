@@ -100,7 +100,8 @@ def figure_problems(fig: go.Figure, full: go.Figure | None = None) -> list[str]:
         axis = full.layout[name]
         if axis is None or axis.visible is False:
             continue
-        if axis.showticklabels is not False and not (axis.title and axis.title.text):
+        own = fig.layout[name]  # the full layout fills in placeholder titles ("Click to enter ... title")
+        if axis.showticklabels is not False and not (own is not None and own.title and own.title.text):
             problems.append(f"{name} has tick labels but no title")
         if not arrays or axis.type not in ("linear", "log") or axis.range is None:
             continue

@@ -114,6 +114,8 @@ def training_curves_figure(history: pd.DataFrame, title: str = "Training curves"
     if "lr" in history:
         fig.add_trace(go.Scatter(x=epoch, y=history["lr"], mode="lines+markers", name="lr (end of epoch)"), 1, 3)
     fig.update_xaxes(title_text="epoch")
+    for col, name in ((1, "loss"), (2, "accuracy"), (3, "learning rate")):
+        fig.update_yaxes(title_text=name, row=1, col=col)
     fig.update_yaxes(range=[0, 1], row=1, col=2)
     fig.update_layout(title=title, height=380, width=1150)
     return fig
@@ -266,7 +268,7 @@ def gate_by_class_figure(gates: np.ndarray, labels: np.ndarray, names: Sequence[
         fig.add_trace(go.Box(y=per_clip[labels == c], name=f"{c}: {_short([names[c]], 22)[0]}", boxmean=True,
                              showlegend=False))
     fig.add_hline(y=0.5, line_dash="dot", annotation_text="even mix")
-    fig.update_layout(title=title, yaxis_title="mean gate over channels", height=450,
+    fig.update_layout(title=title, xaxis_title="true class", yaxis_title="mean gate over channels", height=450,
                       width=max(600, 45 * len(np.unique(labels)) + 200))
     return fig
 
