@@ -320,6 +320,6 @@ def ablation_bar_figure(table: pd.DataFrame, title: str = "Ablations") -> go.Fig
         if col in table:
             fig.add_trace(go.Bar(x=table["variant"], y=table[col], name=name,
                                  text=[f"{v:.1%}" for v in table[col]], textposition="outside"))
-    fig.update_layout(title=title, barmode="group", yaxis_range=[0, 1.05], yaxis_title="accuracy", height=450,
-                      width=900)
+    fig.update_layout(title=title, barmode="group", yaxis_range=[0, 1.05], xaxis_title="variant",
+                      yaxis_title="accuracy", height=450, width=900)
     return fig
