@@ -50,6 +50,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _chain_dataset_root(results: Path) -> str:
+    """The dataset the chain ran on (papermill records the parameters it injected), else the demo's."""
+    for nb in executed_notebooks(results):
+        injected = nbformat.read(nb, as_version=4).metadata.get("papermill", {}).get("parameters", {})
+        if injected.get("dataset_root"):
+            return str(injected["dataset_root"])
+    return str(dataset_root())
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """A JupyterLab on 127.0.0.1 serving copies of the executed notebooks and notebook 01 unexecuted."""
@@ -71,8 +80,9 @@ def lab(tmp_path_factory):
     token = secrets.token_hex(16)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "CLIPMG_PROGRESS"}  # live bars in the browser
-    env.update(JUPYTER_RUNTIME_DIR=str(root / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(root / "settings"), CLIPMG_RESULTS_DIR=str(root / "live_results"),
-               CLIPMG_CACHE_DIR=str(root / "live_cache"), CLIPMG_DATASET_ROOT=str(dataset_root()),
+    env.update(JUPYTER_RUNTIME_DIR=str(root / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(root / "settings"),
+               CLIPMG_RESULTS_DIR=str(root / "live_results"), CLIPMG_CACHE_DIR=str(root / "live_cache"),
+               CLIPMG_DATASET_ROOT=_chain_dataset_root(results),
                PYTHONPATH=os.pathsep.join([str(REPO)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     log = open(root / "lab.log", "w")
     server = subprocess.Popen(
@@ -197,7 +207,7 @@ def test_every_executed_notebook_renders_in_jupyterlab(lab, page, screenshots):
             tables = page.locator(f"{sel} .jp-OutputArea-output table").count()
             errors = page.locator(f"{sel} .jp-RenderedText[data-mime-type='application/vnd.jupyter.error']").count()
             trimmed = page.locator(f"{sel} .jp-TrimmedOutputs").count()
-            dirty = page.locator(".lm-TabBar-tab.jp-mod-current.jp-mod-dirty").count()
+            dirty = page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty")
             _screenshots(page, sel, screenshots, Path(name).stem)
             if errors:
                 problems.append(f"{name}: {errors} error output(s)")
