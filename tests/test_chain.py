@@ -88,6 +88,7 @@ def test_chain_passes_declared_parameters_over_ipc_with_finished_progress_lines(
     del nb.cells[1]
     nbformat.write(nb, src / "01_epochs.ipynb")
     _notebook(src / "02_plain.ipynb", "print('no epochs here')")
+    (tmp_path / "data").mkdir()
     out = tmp_path / "results"
     table = chain.run_chain(tmp_path / "data", out, extra={"epochs": 3}, notebooks_dir=src)
     assert table["status"].iloc[-1] == "ok"
@@ -107,5 +108,6 @@ def test_chain_rejects_a_parameter_no_notebook_declares(tmp_path):
     src = tmp_path / "nbs"
     src.mkdir()
     _notebook(src / "01_a.ipynb", "print(1)")
+    (tmp_path / "data").mkdir()
     with pytest.raises(ValueError, match="epoch_count"):
         chain.run_chain(tmp_path / "data", tmp_path / "results", extra={"epoch_count": 3}, notebooks_dir=src)
