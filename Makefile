@@ -10,7 +10,7 @@ RESULTS ?= results
 export HF_HUB_OFFLINE ?= 1
 export PYTHONHASHSEED ?= 0
 
-.PHONY: demo test test-fast install demo-data chain imigue bench clean-results
+.PHONY: demo test test-fast lab install demo-data chain imigue bench clean-results
 
 demo: chain  ## run the whole chain (notebooks 01..NN) on the demo dataset
 
@@ -38,18 +38,26 @@ imigue: $(STAMP)  ## make imigue IMIGUE=/path/to/iMiGUE [RESULTS=results/imigue]
 	@test -n "$(IMIGUE)" || { echo "usage: make imigue IMIGUE=/path/to/iMiGUE [RESULTS=results/imigue]" >&2; exit 2; }
 	$(PY) -m clipmg_lib.chain --dataset-root $(IMIGUE) --results $(RESULTS)
 
-# nbval reads a cell's iopub messages only after the cell finishes. Progress bars as Jupyter widgets send
-# several comm messages per bar, so the long training cells of 06 and 08 overflow the kernel's iopub queue
-# (ZMQ high-water mark) and the final 'idle' message is dropped, which nbval reports as "Timeout of 5 seconds
-# exceeded waiting for output". Under nbval only, bars are plain text (tqdm.autonotebook falls back to the
-# console bar when QT_API is set) and update at most every 30 s (tqdm reads TQDM_* defaults from the env).
-# In JupyterLab and under papermill (which reads iopub while a cell runs) bars stay widgets.
-test: demo-data  ## unit tests + every notebook under nbval
-	QT_API=tqdm-console TQDM_MININTERVAL=30 $(PY) -m pytest tests --nbval-lax --nbval-current-env --nbval-cell-timeout=900 notebooks -p no:cacheprovider
+# `make test` first runs the chain (as `make demo` does, into $(RESULTS)), then pytest: the unit tests, every
+# notebook under nbval, and the tests of what a person sees in that run: no unfinished progress bar, no result
+# buried, every figure sane (tests/test_results_as_read.py), and every executed notebook opened in JupyterLab in
+# the system Chromium, notebook 01 run live (tests/test_notebooks_browser.py; screenshots to
+# $(RESULTS)/screenshots). Running the chain here, not inside pytest, keeps one copy of the executed notebooks
+# (the one a user gets) and costs ~5-6 min on 2 cores; a second `make test` reuses its finished training runs.
+# CLIPMG_PROGRESS=summary: under nbval, progress bars print one finished line instead of widgets, whose comm
+# messages overflowed the kernel's iopub queue ("Timeout ... waiting for output"); the browser test drops it
+# so JupyterLab keeps live bars.
+test: chain  ## unit tests + every notebook under nbval + the executed notebooks in a real browser
+	CLIPMG_PROGRESS=summary CLIPMG_EXECUTED_RESULTS=$(RESULTS) CLIPMG_REQUIRE_EXECUTED=1 \
+	CLIPMG_SCREENSHOTS=$(RESULTS)/screenshots \
+	$(PY) -m pytest tests --nbval-lax --nbval-current-env --nbval-cell-timeout=900 notebooks -p no:cacheprovider
+
+lab: demo-data  ## JupyterLab on the kit (127.0.0.1:8888): notebooks/ to run, results/notebooks/ as executed
+	$(PY) -m jupyterlab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR)
 
 # The fast lane while editing: the unit tests without the slow ones (demo generation, DDP, mediapipe, notebook
 # kernels; see tests/conftest.py), no notebooks (nbval not even loaded: its import alone takes ~5 s of CPU), no demo
-# dataset needed; HF_HUB_OFFLINE and PYTHONHASHSEED as above (QT_API/TQDM_* concern nbval only). `make test` stays
+# dataset needed; HF_HUB_OFFLINE and PYTHONHASHSEED as above (the CLIPMG_* of `make test` concern the full suite only). `make test` stays
 # the full suite and the CI command.
 test-fast: $(STAMP)  ## unit tests not marked slow (under 2 minutes on a 2-core CPU)
 	$(PY) -m pytest tests -m "not slow" -p no:cacheprovider -p no:nbval
@@ -57,5 +65,5 @@ test-fast: $(STAMP)  ## unit tests not marked slow (under 2 minutes on a 2-core 
 bench: demo-data  ## benchmarks (not part of the tests)
 	$(PY) -m bench
 
-clean-results:
-	rm -rf $(RESULTS)/notebooks $(RESULTS)/*.csv $(RESULTS)/*.json $(RESULTS)/*.html
+clean-results:  ## remove everything a run wrote to $(RESULTS) (keeps README.md and reference/)
+	find $(RESULTS) -mindepth 1 -maxdepth 1 ! -name README.md ! -name reference -exec rm -rf {} +

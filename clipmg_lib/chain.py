@@ -4,6 +4,12 @@ Notebooks are discovered by their two-digit order prefix (``notebooks/NN_*.ipynb
 notebook joins the chain by being named, without changing this runner. Each executed notebook is
 written to ``<results>/notebooks/``; wall times go to ``<results>/chain_timing.csv``.
 
+Each notebook is passed only the parameters its ``parameters`` cell declares (``dataset_root``,
+``results_dir`` and any ``-p NAME=VALUE`` it has); a ``-p`` name that no notebook of the run declares is an
+error. Kernels talk to the runner over IPC sockets (no TCP port, no "running over TCP without
+encryption" warning), and progress bars print one finished line each (``CLIPMG_PROGRESS=summary``,
+:mod:`clipmg_lib.progress`), since a saved notebook has no one watching a live bar.
+
     python -m clipmg_lib.chain --dataset-root data/demo --results results [--only 01 02] [-p epochs=3]
 
 ``--cell-timeout S`` stops a notebook whose cell runs longer than S seconds (a failure, like an error in
@@ -13,14 +19,20 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
+import os
 import re
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import CaselessStrEnum
 
 from .paths import REPO_ROOT, dataset_root, results_dir
+from .progress import MODE_ENV
 
 NOTEBOOK_PATTERN = re.compile(r"^(\d{2})_.+\.ipynb$")
 
@@ -29,6 +41,31 @@ def discover_notebooks(folder: Path = REPO_ROOT / "notebooks") -> list[Path]:
     """Notebooks named ``NN_*.ipynb`` in ``folder``, in order of their prefix."""
     found = [p for p in Path(folder).iterdir() if NOTEBOOK_PATTERN.match(p.name)]
     return sorted(found, key=lambda p: p.name)
+
+
+class IPCKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels listen on Unix sockets beside their connection file, not on TCP ports."""
+
+    transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+
+def declared_parameters(notebook: Path) -> set[str]:
+    """Names assigned in ``notebook``'s cell tagged ``parameters`` (papermill's own parser)."""
+    import papermill as pm
+
+    return set(pm.inspect_notebook(str(notebook)))
+
+
+@contextlib.contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    """Set environment variables (inherited by the kernels started inside) unless already set; restore after."""
+    added = {k: v for k, v in values.items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
 
 
 def _parse_param(text: str) -> tuple[str, object]:
@@ -63,14 +100,21 @@ def run_chain(dataset: str | Path | None = None, results: str | Path | None = No
     rows = []
     found = discover_notebooks(notebooks_dir) if notebooks_dir else discover_notebooks()
     notebooks = [p for p in found if not only or p.name[:2] in only]
+    declared = {nb: declared_parameters(nb) for nb in notebooks}
+    unknown = sorted(set(extra or {}) - set().union(*declared.values()))
+    if unknown:
+        raise ValueError(f"parameter(s) {', '.join(unknown)} are declared by none of "
+                         f"{', '.join(nb.name for nb in notebooks)}")
     for nb in notebooks:
         print(f"[chain] {nb.name} ...", flush=True)
         t0 = time.perf_counter()
         status = "ok"
         try:
-            pm.execute_notebook(str(nb), str(nb_out / nb.name), parameters=params, kernel_name=kernel_name,
-                                cwd=str(nb.parent), progress_bar=False, log_output=False,
-                                execution_timeout=cell_timeout)
+            with _environ(**{MODE_ENV: "summary"}):
+                pm.execute_notebook(str(nb), str(nb_out / nb.name), kernel_name=kernel_name,
+                                    parameters={k: v for k, v in params.items() if k in declared[nb]},
+                                    cwd=str(nb.parent), progress_bar=False, log_output=False,
+                                    execution_timeout=cell_timeout, kernel_manager_class=IPCKernelManager)
         except Exception as exc:  # papermill raises PapermillExecutionError with the cell's traceback
             status = f"failed: {type(exc).__name__}"
             print(exc, file=sys.stderr)

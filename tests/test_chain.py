@@ -73,3 +73,41 @@ def test_a_cell_past_its_timeout_stops_the_chain(tmp_path):
     assert list(table["notebook"]) == ["01_hangs.ipynb", "TOTAL"]
     assert table["status"].iloc[0].startswith("failed") and table["status"].iloc[-1] == "failed"
     assert not (tmp_path / "results" / "ran02").exists()
+
+
+def test_chain_passes_declared_parameters_over_ipc_with_finished_progress_lines(tmp_path, capfd):
+    src = tmp_path / "nbs"
+    src.mkdir()
+    _notebook(src / "01_epochs.ipynb",
+              "epochs = 1",
+              "from pathlib import Path\nPath(results_dir, 'epochs').write_text(str(epochs))",
+              "from clipmg_lib.progress import progress_bar\nfor _ in progress_bar(range(7), desc='stage', "
+              "unit='step'):\n    pass\nfor _ in progress_bar(range(3), desc='inner', leave=False):\n    pass")
+    nb = nbformat.read(src / "01_epochs.ipynb", as_version=4)  # move `epochs = 1` into the parameters cell
+    nb.cells[0].source += "\nepochs = 1"
+    del nb.cells[1]
+    nbformat.write(nb, src / "01_epochs.ipynb")
+    _notebook(src / "02_plain.ipynb", "print('no epochs here')")
+    (tmp_path / "data").mkdir()
+    out = tmp_path / "results"
+    table = chain.run_chain(tmp_path / "data", out, extra={"epochs": 3}, notebooks_dir=src)
+    assert table["status"].iloc[-1] == "ok"
+    assert (out / "epochs").read_text() == "3"
+    logs = capfd.readouterr()
+    assert "unknown parameter" not in logs.err + logs.out
+    assert "without encryption" not in logs.err + logs.out
+    executed = nbformat.read(out / "notebooks" / "01_epochs.ipynb", as_version=4)
+    text = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    assert "stage: 7/7 step in 00:00" in text
+    assert "inner" not in text and "0%" not in text
+    assert not any(o.output_type == "display_data" for c in executed.cells if c.cell_type == "code"
+                   for o in c.outputs), "a progress widget was saved"
+
+
+def test_chain_rejects_a_parameter_no_notebook_declares(tmp_path):
+    src = tmp_path / "nbs"
+    src.mkdir()
+    _notebook(src / "01_a.ipynb", "print(1)")
+    (tmp_path / "data").mkdir()
+    with pytest.raises(ValueError, match="epoch_count"):
+        chain.run_chain(tmp_path / "data", tmp_path / "results", extra={"epoch_count": 3}, notebooks_dir=src)

@@ -1,6 +1,7 @@
 """Plot helpers: the reductions are right and the figures are written as HTML."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ def test_figures_are_written(tmp_path):
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 5, 60)
     scores = rng.normal(size=(60, 32)) + 3 * np.eye(32)[labels]
-    history = pd.DataFrame({"epoch": [0, 1], "train_loss": [2.0, 1.5], "train_top1": [0.2, 0.4],
+    history = pd.DataFrame({"epoch": [1, 2], "train_loss": [2.0, 1.5], "train_top1": [0.2, 0.4],
                             "val_loss": [2.1, 1.8], "val_top1": [0.2, 0.3], "val_top5": [0.5, 0.7],
                             "val_mean_class_acc": [0.1, 0.2], "lr": [1e-3, 1e-4]})
     table = metrics.per_class_table(scores, labels, train_counts=np.bincount(labels, minlength=32) * 3)
@@ -79,17 +80,19 @@ def test_png_export_for_real(tmp_path):
     assert html.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_png_only_where_static_export_works(tmp_path, monkeypatch, caplog):
+def test_png_only_where_static_export_works(tmp_path, monkeypatch):
     monkeypatch.setattr(plots, "_png_export_ok", None)
-    # no kaleido: HTML only, and png=True says what to install
+    # no kaleido: HTML only, one warning saying what to install, and png=True raises
     monkeypatch.setattr(plots, "_kaleido_installed", lambda: False)
-    html = plots.save_figure(_bar(), tmp_path, "a")
+    with pytest.warns(RuntimeWarning, match="kaleido is not installed"):
+        html = plots.save_figure(_bar(), tmp_path, "a")
     assert html.is_file() and not html.with_suffix(".png").exists()
-    with pytest.raises(RuntimeError, match="pip install kaleido"):
+    with pytest.raises(RuntimeError, match="kaleido is not installed"):
         plots.save_figure(_bar(), tmp_path, "a", png=True)
     # kaleido and a browser: the PNG is written beside the HTML
     monkeypatch.setattr(plots, "_png_export_ok", None)
     monkeypatch.setattr(plots, "_kaleido_installed", lambda: True)
+    monkeypatch.setattr(plots, "_start_png_server", lambda: None)
     calls = []
 
     def fake_write_image(self, path, format):
@@ -98,14 +101,19 @@ def test_png_only_where_static_export_works(tmp_path, monkeypatch, caplog):
 
     monkeypatch.setattr(go.Figure, "write_image", fake_write_image)
     assert plots.save_figure(_bar(), tmp_path, "b").with_suffix(".png").read_bytes().startswith(b"\x89PNG")
-    # kaleido without a browser: one warning, no partial file, and later figures do not try again
+    # kaleido without a browser: one warning naming the system package, no partial file, no retry
     def no_browser(self, path, format):
         calls.append("fail")
         raise RuntimeError("Could not find Chrome")
 
     monkeypatch.setattr(plots, "_png_export_ok", None)
     monkeypatch.setattr(go.Figure, "write_image", no_browser)
-    plots.save_figure(_bar(), tmp_path, "c")
-    plots.save_figure(_bar(), tmp_path, "d")
-    assert calls == ["png", "fail"] and "no PNG export" in caplog.text
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plots.save_figure(_bar(), tmp_path, "c")
+        plots.save_figure(_bar(), tmp_path, "d")
+    assert calls == ["png", "fail"]
+    assert [str(w.message) for w in caught if "HTML only" in str(w.message)] == [
+        "figures are written as HTML only, no PNG: plotly's static export failed (RuntimeError: Could not find "
+        "Chrome); it needs a Chrome/Chromium: apt install chromium (Debian/Ubuntu), or set BROWSER_PATH to one"]
     assert sorted(p.name for p in (tmp_path / "figures").glob("*.png")) == ["b.png"]

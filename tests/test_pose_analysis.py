@@ -98,5 +98,5 @@ def test_pose_figures_build(tmp_path):
     assert len(hm.data) == 8
     ch = pp.heatmap_channels_figure(s["heatmap"], 0, OP22.names, channels=[0, 2, 4])
     assert len(ch.data) == 3
-    path = save_figure(anim, tmp_path, "anim")
+    path = save_figure(anim, tmp_path, "anim", png=False)
     assert path.exists() and path.stat().st_size > 1000

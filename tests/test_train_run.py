@@ -28,7 +28,7 @@ def tiny_run(small_demo, cache_root, tmp_path_factory):
 
 @pytest.mark.slow
 def test_two_epochs_of_the_tiny_config_beat_chance(tiny_run):
-    assert list(tiny_run.history["epoch"]) == [0, 1]
+    assert list(tiny_run.history["epoch"]) == [1, 2]
     test = tiny_run.reports["test"]
     # 32-way: uniform guessing gives 1/32 Top-1 and 5/32 Top-5
     assert test["top1"] > 2 / 32, test
@@ -74,7 +74,7 @@ def test_ablation_table(small_demo, cache_root, tmp_path):
     assert row.loc["rgb_only", "pose"] == False and row.loc["pose_only", "rgb"] == False  # noqa: E712
     assert row.loc["zero_shot", "trained"] == False  # noqa: E712
     runs = load_ablation_runs(tmp_path).set_index("variant")
-    assert pd.isna(runs.loc["zero_shot", "best_epoch"]) and runs.loc["full", "best_epoch"] == 0
+    assert pd.isna(runs.loc["zero_shot", "best_epoch"]) and runs.loc["full", "best_epoch"] == 1
     assert row[["top1", "top5", "mean_class_acc"]].notna().all().all()
     saved = pd.read_csv(tmp_path / "ablations.csv")
     assert list(saved["variant"]) == variants

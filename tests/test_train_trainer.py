@@ -28,11 +28,11 @@ def make_trainer(out_dir, config=CFG, train=None, val=None):
 def test_two_epochs_beat_chance(tmp_path):
     trainer = make_trainer(tmp_path, CFG.replace(epochs=2))
     history = trainer.fit()
-    assert list(history["epoch"]) == [0, 1]
+    assert list(history["epoch"]) == [1, 2]
     assert history["val_top1"].iloc[-1] > 2.0 / NUM_CLASSES  # chance is 1/6
     assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
     saved = json.loads((tmp_path / "metrics.json").read_text())
-    assert saved["best"]["epoch"] in (0, 1) and len(saved["history"]) == 2
+    assert saved["best"]["epoch"] in (1, 2) and len(saved["history"]) == 2
     assert (tmp_path / "metrics.csv").read_text().startswith("epoch,")
     assert TrainConfig(**json.loads((tmp_path / "train_config.json").read_text())) == CFG.replace(epochs=2)
 
@@ -42,11 +42,11 @@ def test_stop_and_resume_gives_the_same_weights(tmp_path):
     full = make_trainer(tmp_path / "full")
     full.fit()
     interrupted = make_trainer(tmp_path / "resumed")
-    interrupted.fit(stop_after_epoch=1)
-    assert load_checkpoint(tmp_path / "resumed" / "last.pt")["epoch"] == 1
+    interrupted.fit(stop_after_epoch=2)
+    assert load_checkpoint(tmp_path / "resumed" / "last.pt")["epoch"] == 2
     resumed = make_trainer(tmp_path / "resumed")  # a fresh process: new model, new optimiser
     history = resumed.fit()
-    assert resumed.start_epoch == 2 and list(history["epoch"]) == [0, 1, 2, 3]
+    assert resumed.start_epoch == 2 and list(history["epoch"]) == [1, 2, 3, 4]
     a, b = full.model.state_dict(), resumed.model.state_dict()
     for name in a:
         assert torch.equal(a[name], b[name]), name

@@ -37,13 +37,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from .annotations import (CLIP_INDEX_COLUMNS, AnnotationFileError, empty_clip_index, read_label_csv,
                           read_official_csv)
 from .classes import NUM_CLASSES, class_names
 from .layout_on_disk import IMiGUELayout
 from .skeleton_io import count_light_hand_frames
+from ..progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def _label_csv_index(layout: IMiGUELayout, progress: bool) -> pd.DataFrame:
             f"{layout.root}: no official CSV ({layout.official_csv_path}) and no video folders under "
             "imigue_data_phase1/datasets/imigue_skeleton_{train,validate} or imigue_data_phase2/imigue_skeleton_test")
     parts = []
-    for vid in tqdm(vids, desc="label CSVs", unit="video", disable=not progress, leave=False):
+    for vid in progress_bar(vids, desc="label CSVs", unit="video", disable=not progress, leave=False):
         clips = read_label_csv(layout.label_csv(vid), video=vid)
         clips["split"] = layout.split_of_video(vid)
         parts.append(clips)
@@ -141,7 +141,7 @@ def find_bad_data(index: pd.DataFrame, layout: IMiGUELayout, progress: bool = Tr
     def bad(mask: np.ndarray, vid: int, path, problem: str) -> None:
         rows.extend((sid, vid, str(path), problem) for sid in sids[mask])
 
-    for vid in tqdm(vids, desc="checking videos", unit="video", disable=not progress, leave=False):
+    for vid in progress_bar(vids, desc="checking videos", unit="video", disable=not progress, leave=False):
         mine = video == vid
         try:
             mp4 = layout.video_path(vid)

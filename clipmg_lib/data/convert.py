@@ -18,10 +18,10 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from .layout_on_disk import IMiGUELayout
 from .skeleton_io import read_skeleton, write_light_hand_csv
+from ..progress import progress_bar
 
 
 def convertible_videos(layout: IMiGUELayout) -> dict[int, Path]:
@@ -53,7 +53,7 @@ def convert_root(root: str | os.PathLike | IMiGUELayout, out: str | os.PathLike 
     if only:
         todo = {v: p for v, p in todo.items() if v in set(only)}
     rows = []
-    for vid, source in tqdm(todo.items(), desc="convert to light_hand CSV", unit="video", disable=not progress):
+    for vid, source in progress_bar(todo.items(), desc="convert to light_hand CSV", unit="video", disable=not progress):
         csv = layout.converted_light_hand_csv_path(vid)
         if csv.is_file() and not overwrite:
             rows.append({"video": vid, "source": str(source), "csv": str(csv), "status": "skipped", "frames": None})

@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import Dataset
-from tqdm.auto import tqdm
 
 from .annotations import CLIP_INDEX_COLUMNS
 from .layout_on_disk import IMiGUELayout
@@ -40,6 +39,7 @@ from .skeleton import Skeleton
 from .skeleton_io import read_light_hand_csv, read_skeleton
 from .video import ClipReader, sample_frame_indices
 from .video_proxy import ProxySpec
+from ..progress import progress_bar
 
 #: Frame size of iMiGUE's videos; used for ``img_shape`` when neither the video nor the skeleton says.
 IMIGUE_IMG_SHAPE = (720, 1280)
@@ -141,7 +141,8 @@ class ClipDataset(Dataset):
 
     def preload_skeletons(self, progress: bool = True) -> None:
         """Read every video's skeleton now (before forking DataLoader workers, so they share the arrays)."""
-        for vid in tqdm(np.unique(self._video), desc="skeletons", unit="video", disable=not progress, leave=False):
+        for vid in progress_bar(np.unique(self._video), desc="skeletons", unit="video", disable=not progress,
+                                leave=False):
             self.skeleton(int(vid))
 
     def img_shape(self, vid: int) -> tuple[int, int]:

@@ -87,7 +87,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from .annotations import sample_id, write_label_csv, write_official_csv
 from .atomic import atomic_open
@@ -98,6 +97,7 @@ from .layout_on_disk import MEDIAPIPE_DIR, OFFICIAL_CSV_NAME, SPLIT_RGB_DIRS, SP
 from .skeleton import Skeleton
 from .skeleton_io import write_light_hand_csv
 from .splits import clip_split
+from ..progress import progress_bar
 from ..workers import process_pool
 
 log = logging.getLogger(__name__)
@@ -399,7 +399,7 @@ def generate_demo(out: str | os.PathLike, seed: int = 0, size: str = "default", 
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(plans)))
     order = sorted(plans, key=lambda p: -p.num_frames)  # longest first balances the pool
     summaries = []
-    bar = tqdm(total=len(plans), desc=f"demo videos ({n_workers} proc)", unit="video", disable=not progress)
+    bar = progress_bar(total=len(plans), desc=f"demo videos ({n_workers} proc)", unit="video", disable=not progress)
     if n_workers == 1:
         for p in order:
             summaries.append(write_video_files(root, p))

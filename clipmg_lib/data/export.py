@@ -25,11 +25,11 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from .atomic import atomic_open, atomic_path
 from .classes import NUM_CLASSES
 from .skeleton import Skeleton
+from ..progress import progress_bar
 
 STGCN_FRAMES = 90
 STGCN_LAYOUT = "openpose22"
@@ -68,8 +68,8 @@ def write_stgcn_arrays(out_dir: str | os.PathLike, index: pd.DataFrame,
     with atomic_path(paths["data.npy"]) as tmp:
         data = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(part), 3, frames, 22, 1))
         current, skeleton = None, None
-        for i, (vid, start, end, name) in enumerate(tqdm(list(rows), desc=f"ST-GCN {split}", unit="clip",
-                                                        disable=not progress, leave=False)):
+        for i, (vid, start, end, name) in enumerate(progress_bar(list(rows), desc=f"ST-GCN {split}", unit="clip",
+                                                                disable=not progress, leave=False)):
             if vid != current:
                 current, skeleton = vid, get(int(vid)).to(STGCN_LAYOUT)  # convert once per video
             try:

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from .atomic import atomic_open, atomic_path
 from .layouts import get_layout
 from .skeleton import Skeleton, SkeletonFileError
+from ..progress import progress_bar
 
 LIGHT_HAND_JOINTS = 35
 LIGHT_HAND_COLUMNS = 1 + 3 * LIGHT_HAND_JOINTS  # 106
@@ -189,8 +189,8 @@ def read_openpose_xlsx(path: str | os.PathLike, img_shape: tuple[int, int] | Non
     try:
         ws = wb.worksheets[0]
         rows = []
-        bar = tqdm(ws.iter_rows(values_only=True), total=ws.max_row, desc=f"xlsx {path.name}", unit="row",
-                   disable=not progress, leave=False)
+        bar = progress_bar(ws.iter_rows(values_only=True), total=ws.max_row, desc=f"xlsx {path.name}", unit="row",
+                           disable=not progress, leave=False)
         for lineno, row in enumerate(bar, start=1):
             while row and row[-1] is None:
                 row = row[:-1]
@@ -303,7 +303,7 @@ def read_openpose_json_dir(folder: str | os.PathLike, img_shape: tuple[int, int]
     paths = [frames[i] for i in order]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = pool.map(_parse_openpose_json, paths, chunksize=256)
-        for i, joints in tqdm(zip(order, results), total=len(order), desc=f"OpenPose JSON {folder.name}",
-                              unit="frame", disable=not progress, leave=False):
+        for i, joints in progress_bar(zip(order, results), total=len(order), desc=f"OpenPose JSON {folder.name}",
+                                      unit="frame", disable=not progress, leave=False):
             data[i] = joints
     return Skeleton(data, "openpose137", img_shape, str(folder))

@@ -79,7 +79,7 @@ def make_proxy(source: str | os.PathLike, dest: str | os.PathLike, spec: ProxySp
     metadata as JSON.
     """
     import av
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     source, dest = Path(source), Path(dest)
     if dest.exists():
@@ -112,8 +112,8 @@ def make_proxy(source: str | os.PathLike, dest: str | os.PathLike, spec: ProxySp
                            "x264-params": f"keyint={spec.gop}:min-keyint={spec.gop}:scenecut=0:bframes=0"}
             frames = inp.decode(ist)
             if progress:
-                frames = tqdm(frames, total=expected, desc=f"proxy {source.name}", unit="frame", leave=False,
-                              file=sys.stderr)
+                frames = progress_bar(frames, total=expected, desc=f"proxy {source.name}", unit="frame", leave=False,
+                                      file=sys.stderr)
             n, step, last_pts = 0, None, None
             try:
                 for frame in frames:
@@ -163,7 +163,7 @@ def make_proxies(sources: Iterable[str | os.PathLike], out_root: str | os.PathLi
     ``errors``: when a list is given, a video that fails (:class:`ProxyError`, missing file) is skipped and
     its message appended there; otherwise the first failure raises. Returns the proxies made or found.
     """
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     sources = [Path(s) for s in sources]
     dup = sorted(stem for stem, n in Counter(s.stem for s in sources).items() if n > 1)
@@ -171,7 +171,7 @@ def make_proxies(sources: Iterable[str | os.PathLike], out_root: str | os.PathLi
         raise ProxyError(f"two sources share the file name(s) {dup[:5]}: their proxies would collide in "
                          f"{Path(out_root) / spec.tag}")
     done: list[Path] = []
-    it = tqdm(sources, desc="proxies", unit="video", file=sys.stderr) if progress else sources
+    it = progress_bar(sources, desc="proxies", unit="video", file=sys.stderr) if progress else sources
     for s in it:
         try:
             done.append(make_proxy(s, proxy_path(s, out_root, spec), spec, progress=progress))

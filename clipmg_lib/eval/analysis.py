@@ -113,8 +113,8 @@ def attention_examples(run: LoadedRun, split: str, preds: Predictions, rows: lis
         verdict = "right" if pred == label else "wrong"
         out.append({"frames": frames, "patch_maps": maps, "frame_mass": mass, "cls_mass": cls_mass,
                     "sample_id": caches.sample_ids[i], "label": label, "predicted": pred,
-                    "title": f"{verdict}: {caches.sample_ids[i]} true '{names[label][:24]}' / predicted "
-                             f"'{names[pred][:24]}'"})
+                    "title": f"{verdict}: {caches.sample_ids[i]} true '{names[label]}' / predicted "
+                             f"'{names[pred]}'"})
     return out
 
 

@@ -2,8 +2,8 @@
 
 Every ``*_figure`` function takes plain arrays / DataFrames and returns a ``plotly.graph_objects.Figure``;
 :func:`save_figure` writes it atomically as HTML next to one shared ``plotly.min.js`` (no network needed to
-open it), and also as PNG where plotly's static export works (``kaleido`` installed and a Chrome/Chromium it
-can drive; ``pip install kaleido`` then ``plotly_get_chrome``). A machine without them gets HTML only.
+open it), and as PNG beside it through plotly's static export (``kaleido`` driving a Chrome/Chromium). A machine
+without a browser gets HTML only, and is told so once.
 
 Figures: training curves; confusion matrix; per-class accuracy vs training frequency (the long tail);
 attention of the predicted class's query over frames and patches, for right and wrong predictions;
@@ -11,9 +11,10 @@ gate values per class (does the model trust RGB or pose?); a 2-D PCA projection 
 """
 from __future__ import annotations
 
+import atexit
 import importlib.util
-import logging
 import math
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,16 +27,15 @@ from plotly.subplots import make_subplots
 from ..data.atomic import atomic_path
 from ..data.classes import class_names
 
-log = logging.getLogger(__name__)
-
-
 def save_figure(fig: go.Figure, results_dir: str | Path, name: str, png: bool | None = None) -> Path:
-    """Write ``fig`` to ``results_dir/figures/name.html`` (atomically); ``plotly.min.js`` is written once beside it.
+    """Write ``fig`` to ``results_dir/figures/name.html`` and ``name.png`` beside it (both atomically).
 
-    ``png``: also write ``name.png`` through plotly's static export. ``None`` (default) does so where it works
-    (tried once per process; a failure is logged once and later figures are HTML only), ``True`` insists
-    (raises if it cannot), ``False`` never. Every notebook saves through this, so a run's figures sit
-    together in one folder (results/README.md). Returns the HTML path.
+    ``plotly.min.js`` is written once beside the HTML (it opens offline). The PNG goes through plotly's
+    static export (``kaleido``, in the lock, driving a Chrome/Chromium: Debian/Ubuntu ``apt install chromium``).
+    ``png``: ``None`` (default) writes it where that works; where it does not (no kaleido, no browser) the
+    first figure of the process warns once, naming what is missing, and every figure keeps its HTML.
+    ``True`` insists (raises if it cannot), ``False`` never writes a PNG. Every notebook saves through this, so
+    a run's figures sit together in one folder (results/README.md). Returns the HTML path.
     """
     global _png_export_ok
     folder = Path(results_dir) / "figures"
@@ -45,24 +45,42 @@ def save_figure(fig: go.Figure, results_dir: str | Path, name: str, png: bool | 
     with atomic_path(path) as tmp:
         fig.write_html(tmp, include_plotlyjs="directory", full_html=True)
     want = png if png is not None else _png_export_ok is not False
-    if want:
-        if not _kaleido_installed():
-            _png_export_ok = False
-            if png:
-                raise RuntimeError(f"PNG export of {path.name} needs kaleido: pip install kaleido, then "
-                                   f"plotly_get_chrome (or set BROWSER_PATH to a Chrome/Chromium)")
-            return path
+    if not want:
+        return path
+    problem = None
+    if not _kaleido_installed():
+        problem = "kaleido is not installed (pip install -r requirements.lock)"
+    else:
         try:
-            with atomic_path(folder / f"{stem}.png") as tmp:
+            _start_png_server()
+            with atomic_path(folder / f"{stem}.png") as tmp, warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "The kopts argument is ignored", UserWarning)
                 fig.write_image(tmp, format="png")
             _png_export_ok = True
         except Exception as e:  # kaleido raises its own types when no browser is found
-            _png_export_ok = False
-            if png:
-                raise RuntimeError(f"PNG export of {path.name} failed ({e}); install a browser with "
-                                   f"plotly_get_chrome or set BROWSER_PATH") from e
-            log.warning("no PNG export (%s: %s): figures are written as HTML only", type(e).__name__, e)
+            problem = (f"plotly's static export failed ({type(e).__name__}: {e}); it needs a Chrome/Chromium: "
+                       f"apt install chromium (Debian/Ubuntu), or set BROWSER_PATH to one")
+    if problem:
+        _png_export_ok = False
+        if png:
+            raise RuntimeError(f"PNG export of {path.name}: {problem}")
+        warnings.warn(f"figures are written as HTML only, no PNG: {problem}", RuntimeWarning, stacklevel=2)
     return path
+
+
+def _start_png_server() -> None:
+    """Start kaleido's browser once per process (a figure then exports in under a second, not a browser start
+    of 2-20 s each); it is stopped at interpreter exit."""
+    global _png_server_started
+    if not _png_server_started:
+        import kaleido
+
+        kaleido.start_sync_server(silence_warnings=True)
+        atexit.register(kaleido.stop_sync_server, silence_warnings=True)
+        _png_server_started = True
+
+
+_png_server_started = False
 
 
 def _kaleido_installed() -> bool:
@@ -85,7 +103,7 @@ def training_curves_figure(history: pd.DataFrame, title: str = "Training curves"
     with validation, ``val_loss``, ``val_top1``, ``val_top5``, ``val_mean_class_acc``).
     """
     fig = make_subplots(rows=1, cols=3, subplot_titles=("loss", "accuracy", "learning rate"))
-    epoch = history["epoch"] + 1
+    epoch = history["epoch"]
     for col, name in (("train_loss", "train"), ("val_loss", "val")):
         if col in history:
             fig.add_trace(go.Scatter(x=epoch, y=history[col], mode="lines+markers", name=f"{name} loss"), 1, 1)
@@ -96,6 +114,8 @@ def training_curves_figure(history: pd.DataFrame, title: str = "Training curves"
     if "lr" in history:
         fig.add_trace(go.Scatter(x=epoch, y=history["lr"], mode="lines+markers", name="lr (end of epoch)"), 1, 3)
     fig.update_xaxes(title_text="epoch")
+    for col, name in ((1, "loss"), (2, "accuracy"), (3, "learning rate")):
+        fig.update_yaxes(title_text=name, row=1, col=col)
     fig.update_yaxes(range=[0, 1], row=1, col=2)
     fig.update_layout(title=title, height=380, width=1150)
     return fig
@@ -107,7 +127,7 @@ def runs_comparison_figure(histories: dict[str, pd.DataFrame], metric: str = "va
     fig = go.Figure()
     for name, h in histories.items():
         if metric in h:
-            fig.add_trace(go.Scatter(x=h["epoch"] + 1, y=h[metric], mode="lines+markers", name=name))
+            fig.add_trace(go.Scatter(x=h["epoch"], y=h[metric], mode="lines+markers", name=name))
     fig.update_layout(title=title or f"{metric} per epoch", xaxis_title="epoch", yaxis_title=metric,
                       height=400, width=800)
     return fig
@@ -198,12 +218,10 @@ def attention_examples_figure(examples: Sequence[dict], title: str = "Where the 
     if not examples:
         raise ValueError("attention_examples_figure needs at least one example")
     t = len(examples[0]["frames"])
-    titles = []
-    for ex in examples:
-        titles += [f"{ex.get('title', '')}<br>t={i}: {m:.0%}" if i == 0 else f"t={i}: {m:.0%}"
-                   for i, m in enumerate(ex["frame_mass"])]
+    titles = [f"t={i}: {m:.0%}" for ex in examples for i, m in enumerate(ex["frame_mass"])]
+    row_height, header = 185, 90
     fig = make_subplots(rows=len(examples), cols=t, subplot_titles=titles, horizontal_spacing=0.005,
-                        vertical_spacing=0.08)
+                        vertical_spacing=0.1)
     for r, ex in enumerate(examples, start=1):
         frames = np.asarray(ex["frames"])
         maps = np.asarray(ex["patch_maps"])
@@ -218,8 +236,12 @@ def attention_examples_figure(examples: Sequence[dict], title: str = "Where the 
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed")
     fig.update_annotations(font_size=10)
-    fig.update_layout(title=title, height=190 * len(examples) + 80, width=130 * t + 60,
-                      margin=dict(l=10, r=10, t=80, b=10))
+    for r, ex in enumerate(examples, start=1):  # the clip's own title: left-aligned above its row, never clipped
+        top = fig.get_subplot(r, 1).yaxis.domain[1]
+        fig.add_annotation(text=ex.get("title", ""), xref="paper", yref="paper", x=0, y=top, xanchor="left",
+                           yanchor="bottom", yshift=16, showarrow=False, font_size=12)
+    fig.update_layout(title=title, height=row_height * len(examples) + header, width=130 * t + 60,
+                      margin=dict(l=10, r=10, t=header, b=10))
     return fig
 
 
@@ -246,7 +268,7 @@ def gate_by_class_figure(gates: np.ndarray, labels: np.ndarray, names: Sequence[
         fig.add_trace(go.Box(y=per_clip[labels == c], name=f"{c}: {_short([names[c]], 22)[0]}", boxmean=True,
                              showlegend=False))
     fig.add_hline(y=0.5, line_dash="dot", annotation_text="even mix")
-    fig.update_layout(title=title, yaxis_title="mean gate over channels", height=450,
+    fig.update_layout(title=title, xaxis_title="true class", yaxis_title="mean gate over channels", height=450,
                       width=max(600, 45 * len(np.unique(labels)) + 200))
     return fig
 
@@ -298,6 +320,6 @@ def ablation_bar_figure(table: pd.DataFrame, title: str = "Ablations") -> go.Fig
         if col in table:
             fig.add_trace(go.Bar(x=table["variant"], y=table[col], name=name,
                                  text=[f"{v:.1%}" for v in table[col]], textposition="outside"))
-    fig.update_layout(title=title, barmode="group", yaxis_range=[0, 1.05], yaxis_title="accuracy", height=450,
-                      width=900)
+    fig.update_layout(title=title, barmode="group", yaxis_range=[0, 1.05], xaxis_title="variant",
+                      yaxis_title="accuracy", height=450, width=900)
     return fig

@@ -41,21 +41,29 @@ def class_distribution_figure(index: pd.DataFrame, log_y: bool = True, title: st
 
 
 def clip_length_figure(index: pd.DataFrame, fps: float = 25.0, title: str = "") -> go.Figure:
-    """Histogram of clip lengths in frames (log-spaced bins), one trace per split, median marked."""
+    """Histogram of clip lengths in frames (log-spaced bins), stacked by split, median marked.
+
+    The bars are drawn on a linear axis of ``log10(frames)``, ticks labelled in frames: each bar spans its
+    bin ``[edge_i, edge_i+1)`` exactly. (plotly's own log axis does not size bars by their bin: ``width``
+    is not in decades there, and the axis range runs away.)
+    """
     length = index["end_frame"] - index["start_frame"] + 1
     edges = np.unique(np.round(np.geomspace(max(1, length.min()), length.max() + 1, 40)).astype(int))
-    centres = np.sqrt(edges[:-1] * edges[1:])
+    log_edges = np.log10(edges)
     fig = go.Figure()
     for split in _splits(index):
         counts, _ = np.histogram(length[index["split"] == split], bins=edges)
-        fig.add_trace(go.Bar(x=centres, y=counts, width=np.diff(edges), name=split, opacity=0.75,
-                             marker_color=SPLIT_COLOURS.get(split),
+        fig.add_trace(go.Bar(x=(log_edges[:-1] + log_edges[1:]) / 2, y=counts, width=np.diff(log_edges),
+                             name=split, marker_color=SPLIT_COLOURS.get(split),
                              customdata=np.stack([edges[:-1], edges[1:] - 1], axis=1),
                              hovertemplate="%{customdata[0]}-%{customdata[1]} frames: %{y} clips"))
     median = float(np.median(length))
-    fig.add_vline(x=median, line_dash="dash",
+    fig.add_vline(x=np.log10(median), line_dash="dash",
                   annotation_text=f"median {median:.0f} frames ({median / fps:.1f} s)")
-    fig.update_layout(barmode="overlay", xaxis_type="log", xaxis_title="clip length (frames, 25 fps; log scale)",
+    ticks = [t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+             if edges[0] <= t <= edges[-1]]
+    fig.update_xaxes(range=[log_edges[0], log_edges[-1]], tickvals=np.log10(ticks), ticktext=[str(t) for t in ticks])
+    fig.update_layout(barmode="stack", xaxis_title="clip length (frames, 25 fps; log scale)",
                       yaxis_title="clips", title=title or f"Clip lengths (mean {length.mean():.1f}, "
                                                          f"min {length.min()}, max {length.max()} frames)",
                       height=420)

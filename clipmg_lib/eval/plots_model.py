@@ -36,7 +36,8 @@ def class_similarity_figure(class_text, names: Sequence[str] | None = None,
     fig = go.Figure(go.Heatmap(z=sim, x=labels, y=labels, colorscale="RdBu_r", zmid=float(np.median(sim)),
                                hovertemplate="%{y}<br>%{x}<br>cos %{z:.3f}<extra></extra>"))
     fig.update_layout(title=title, height=760, width=860, yaxis=dict(autorange="reversed"),
-                      xaxis=dict(tickangle=-60, tickfont_size=9), margin=dict(l=230, b=230))
+                      xaxis=dict(tickangle=-60, tickfont_size=9), margin=dict(l=230, b=230),
+                      xaxis_title="class", yaxis_title="class")
     fig.update_yaxes(tickfont_size=9)
     return fig
 
@@ -51,13 +52,14 @@ def top_predictions_figure(logits, labels, sample_ids: Sequence[str], k: int = 5
     probs /= probs.sum(1, keepdims=True)
     n = len(labels)
     fig = make_subplots(rows=n, cols=1, subplot_titles=[f"{sid} (true: {names[y]})" for sid, y in zip(sample_ids, labels)],
-                        vertical_spacing=0.3 / max(n, 1))
+                        vertical_spacing=0.3 / max(n, 1), shared_xaxes=True)
     for r in range(n):
         top = np.argsort(-probs[r])[:k][::-1]
         fig.add_trace(go.Bar(x=probs[r, top], y=_short([names[c] for c in top], 34), orientation="h",
                              marker_color=["seagreen" if c == labels[r] else "steelblue" for c in top],
                              showlegend=False), r + 1, 1)
-    fig.update_xaxes(title_text="probability", row=n, col=1)
+    fig.update_xaxes(title_text="probability", row=n, col=1)  # one shared probability axis, labelled at the bottom
+    fig.update_yaxes(title_text="class")
     fig.update_layout(title=title, height=170 * n + 80, width=640, margin=dict(l=240))
     return fig
 
@@ -78,7 +80,8 @@ def query_shift_figure(base_queries, guided_queries, names: Sequence[str] | None
                                colorbar=dict(title="relative shift"),
                                hovertemplate="%{y} / %{x}<br>%{z:.3f}<extra></extra>"))
     fig.update_layout(title=title, height=max(300, 24 * len(shift) + 260), width=900,
-                      xaxis=dict(tickangle=-60, tickfont_size=9), margin=dict(b=220))
+                      xaxis=dict(tickangle=-60, tickfont_size=9), margin=dict(b=220),
+                      xaxis_title="class query", yaxis_title="clip")
     return fig
 
 
@@ -88,7 +91,8 @@ def gate_histogram_figure(gate, title: str = "Fusion gate values g (1 = RGB, 0 =
     fig = make_subplots(rows=1, cols=2, subplot_titles=["every channel of every clip", "mean over channels, per clip"])
     fig.add_trace(go.Histogram(x=g.ravel(), nbinsx=40, showlegend=False), 1, 1)
     fig.add_trace(go.Histogram(x=g.mean(1), nbinsx=20, showlegend=False), 1, 2)
-    for c in (1, 2):
+    for c, counted in ((1, "channels"), (2, "clips")):
         fig.update_xaxes(range=[0, 1], title_text="g", row=1, col=c)
+        fig.update_yaxes(title_text=counted, row=1, col=c)
     fig.update_layout(title=title, height=340, width=820)
     return fig

@@ -154,6 +154,8 @@ def joint_trajectories_figure(keypoint: np.ndarray, score: np.ndarray, layout: s
                                          line=dict(dash=["solid", "dot", "dash", "dashdot"][k % 4],
                                                    color=SOURCE_COLOURS[j % len(SOURCE_COLOURS)])), 1, axis + 1)
     fig.update_xaxes(title_text="frame")
+    fig.update_yaxes(title_text="x (px)", row=1, col=1)
+    fig.update_yaxes(title_text="y (px)", row=1, col=2)
     fig.update_layout(title=title, height=360)
     return fig
 
@@ -164,7 +166,7 @@ def motion_heatmap_figure(class_table: pd.DataFrame, title: str = "", unit: str 
     fig = go.Figure(go.Heatmap(z=class_table.to_numpy(dtype=float), x=list(class_table.columns), y=ylabels,
                                colorscale="Viridis", colorbar=dict(title=unit)))
     fig.update_layout(title=title, height=max(320, 26 * len(ylabels) + 160), yaxis=dict(autorange="reversed"),
-                      xaxis=dict(tickangle=-60), margin=dict(l=260))
+                      xaxis=dict(tickangle=-60), margin=dict(l=260), xaxis_title="joint", yaxis_title="class")
     return fig
 
 

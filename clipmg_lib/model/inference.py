@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
 
 from ..data.dataset import collate_clips
+from ..progress import progress_bar
 from ..workers import loader_kwargs
 from .clipmg import CLIPMG
 
@@ -36,7 +36,7 @@ def encode_clips(model: CLIPMG, dataset: Dataset, batch_size: int = 16, num_work
                         **loader_kwargs(num_workers))
     device = next(model.parameters(), torch.empty(0)).device
     tokens, heatmaps, labels, ids, inds, imgs = [], [], [], [], [], []
-    for batch in tqdm(loader, desc="encode clips", disable=not progress):
+    for batch in progress_bar(loader, desc="encode clips", unit="batch", disable=not progress):
         if model.backbone is not None:
             if "imgs" not in batch:
                 raise ValueError("encode_clips: the samples have no 'imgs' (ClipDataset(load_frames=False)?)")

@@ -76,12 +76,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from ..data.atomic import atomic_open, atomic_path
 from ..data.layouts import get_layout
 from ..data.skeleton import Skeleton
 from ..data.video import ClipReader
+from ..progress import progress_bar
 
 LAYOUT = "light_hand35"
 MEDIAPIPE_SKELETON_DIR = "mediapipe_skeleton"
@@ -404,7 +404,7 @@ def extract_video(path: str | os.PathLike, config: ExtractorConfig | None = None
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_open(folder / "meta.json") as f:
             json.dump(meta, f)
-    bar = tqdm(total=n, initial=min(start, n), desc=path.name, unit="frame", disable=not progress, leave=False)
+    bar = progress_bar(total=n, initial=min(start, n), desc=path.name, unit="frame", disable=not progress, leave=False)
     with PoseExtractor(cfg) as ex:
         for s in range(start, n, chunk_size):
             ex.reset()
@@ -578,7 +578,7 @@ def extract_folder(videos: str | os.PathLike | Iterable | Mapping, out_root: str
     out_root = Path(out_root)
     table = find_videos(videos)
     jobs = [(vid, path, out_root, cfg, chunk_size, decode_max_side, overwrite) for vid, path in table.items()]
-    bar = tqdm(total=len(jobs), desc="mediapipe", unit="video", disable=not progress)
+    bar = progress_bar(total=len(jobs), desc="mediapipe", unit="video", disable=not progress)
     rows = []
     def failed(job, exc: Exception) -> dict:
         if not keep_going:

@@ -8,9 +8,9 @@ plain Python values loaded with ``torch.load(weights_only=True)``:
                ``frozen_fingerprint`` instead, so a checkpoint is a few MB and cannot silently be
                combined with different frozen weights.
 ``optimizer``, ``scheduler``  their ``state_dict()``s.
-``epoch``      the last finished epoch (0-based); training resumes at ``epoch + 1``.
+``epoch``      the last finished epoch, counted from 1 (= epochs finished); training resumes with the next.
 ``rng``        torch CPU (+ CUDA) generator states, numpy's and Python's ``random`` state.
-``best``       ``{"metric": name, "value": float, "epoch": int}``.
+``best``       ``{"metric": name, "value": float, "epoch": int}`` (epoch counted from 1).
 ``config``     the ``TrainConfig`` as a dict; ``history`` the per-epoch metrics rows.
 """
 from __future__ import annotations

@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Subset
-from tqdm.auto import tqdm
 
 from ..pose.transforms import Compose, ConvertLayout, InterpolateMissing, SelectFrames
+from ..progress import progress_bar
 from ..workers import loader_kwargs
 from .distributed import DistInfo, barrier, current_dist_info
 from .feature_cache import FeatureCache, stable_hash
@@ -190,9 +190,9 @@ def build_split_caches(model: torch.nn.Module, index: pd.DataFrame, dataset_root
     ref = tokens if tokens is not None else pose
     shards = sorted(set().union(*tok_todo.values(), *pose_todo.values()))
     mine = [s for s in shards if s % dist_info.world_size == dist_info.rank]
-    bar = tqdm(total=sum(len(ref.shard_rows(s)) for s in mine),
-               desc=f"caching {'+'.join(todo_views)} ({len(index)} clips)",
-               disable=not (progress and dist_info.is_main), dynamic_ncols=True, leave=False)
+    bar = progress_bar(total=sum(len(ref.shard_rows(s)) for s in mine),
+                       desc=f"caching {'+'.join(todo_views)} ({len(index)} clips)", unit="clip",
+                       disable=not (progress and dist_info.is_main), dynamic_ncols=True)
     for shard in mine:
         tok_views = [v for v in todo_views if shard in tok_todo.get(v, ())]
         pose_views = [v for v in todo_views if shard in pose_todo.get(v, ())]

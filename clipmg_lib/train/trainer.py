@@ -32,10 +32,10 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
-from tqdm.auto import tqdm
 
 from ..data.atomic import atomic_open, atomic_path
 from ..eval import metrics as M
+from ..progress import progress_bar
 from ..workers import loader_kwargs
 from .checkpoint import (
     CheckpointError,
@@ -228,21 +228,28 @@ class Trainer:
         restore_rng_state(ckpt["rng"])
         self.history = list(ckpt["history"])
         self.best = dict(ckpt["best"])
-        self.start_epoch = int(ckpt["epoch"]) + 1
+        done = int(ckpt["epoch"])
+        if self.history and self.history[0]["epoch"] == 0:  # written when epochs were stored 0-based
+            done += 1
+            self.history = [{**row, "epoch": row["epoch"] + 1} for row in self.history]
+            self.best = {**self.best, "epoch": self.best["epoch"] + 1}
+        self.start_epoch = done  # 0-based index of the next epoch = epochs finished
         return True
 
     # ----------------------------------------------------------------- loops
     def fit(self, resume: bool = True, stop_after_epoch: int | None = None) -> pd.DataFrame:
         """Train from scratch or from ``last.pt`` up to ``config.epochs``; returns the metrics table.
 
-        ``stop_after_epoch`` ends the run after that (0-based) epoch, as an interruption would (used to
+        Epochs are counted from 1 wherever they are stored or shown (the metrics table, ``best``, the
+        checkpoint, the progress bar): epoch ``k`` is the k-th pass over the training set.
+        ``stop_after_epoch`` ends the run after epoch ``k``, as an interruption would (used to
         test resumption; a real interruption - Ctrl-C, a lost node - leaves the last finished epoch too).
         """
         if self.dist.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         barrier()
         if resume and self.resume() and self.dist.is_main:
-            print(f"[trainer] resumed from {self.last_path} at epoch {self.start_epoch}/{self.config.epochs}")
+            print(f"[trainer] resumed from {self.last_path} after epoch {self.start_epoch}/{self.config.epochs}")
         elif not resume and self.dist.is_main:
             for stale in (self.last_path, self.best_path):
                 stale.unlink(missing_ok=True)
@@ -253,7 +260,7 @@ class Trainer:
             train_stats = self.train_one_epoch(epoch)
             if self.config.precise_bn_batches > 0:
                 recompute_bn_stats(self.model, self.train_set, self.config, self.dist, epoch)
-            row: dict[str, Any] = {"epoch": epoch, **train_stats}
+            row: dict[str, Any] = {"epoch": epoch + 1, **train_stats}
             if self.val_set is not None:
                 val = self.predict(self.val_set).report()
                 row.update({f"val_{k}": v for k, v in val.items() if k != "n"})
@@ -265,16 +272,16 @@ class Trainer:
             is_best = score > self.best["value"]
             if is_best:
                 self.best = {"metric": self.config.select_metric if self.val_set is not None else "-train_loss",
-                             "value": float(score), "epoch": epoch}
+                             "value": float(score), "epoch": epoch + 1}
             if self.dist.is_main:
-                state = self._state(epoch)
+                state = self._state(epoch + 1)
                 if is_best:
                     save_checkpoint(self.best_path, {k: state[k] for k in
                                                      ("model", "epoch", "best", "config", "frozen_fingerprint")})
                 save_checkpoint(self.last_path, state)
                 self._write_metrics()
             barrier()
-            if stop_after_epoch is not None and epoch >= stop_after_epoch:
+            if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch:
                 break
         return self.metrics_frame()
 
@@ -285,8 +292,8 @@ class Trainer:
             self.train_set.set_epoch(epoch)
         self.ddp_model.train()
         totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, count
-        bar = tqdm(self.train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
-                   disable=not self.show_progress, dynamic_ncols=True)
+        bar = progress_bar(self.train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                           disable=not self.show_progress, dynamic_ncols=True)
         for batch in bar:
             inputs = _to_device(batch, cfg.input_keys, self.device)
             labels = batch["label"].to(self.device)
@@ -397,7 +404,7 @@ def predict(model: nn.Module, dataset: Dataset, config: TrainConfig, dist_info: 
     parts: dict[str, list[torch.Tensor]] = {"index": [], "labels": [], "logits": []}
     for key in keep:
         parts[key] = []
-    for batch in tqdm(loader, desc="eval", leave=False, disable=not show_progress, dynamic_ncols=True):
+    for batch in progress_bar(loader, desc="eval", leave=False, disable=not show_progress, dynamic_ncols=True):
         inputs = _to_device(batch, config.input_keys, device)
         with _autocast(device, config.amp):
             out = model(**inputs)
