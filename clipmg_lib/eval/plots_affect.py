@@ -22,7 +22,7 @@ def per_subject_figure(table: pd.DataFrame, title: str = "Top-1 per test subject
     fig.add_vline(x=pooled, line_dash="dash", line_color="gray",
                   annotation_text=f"all clips {pooled:.1%}", annotation_position="top")
     fig.update_layout(title=title, xaxis=dict(title="Top-1", range=[-0.02, 1.02], tickformat=".0%"),
-                      height=max(300, 60 + 28 * len(table)), width=760, margin=dict(l=190))
+                      yaxis_title="test subject", height=max(300, 60 + 28 * len(table)), width=760, margin=dict(l=190))
     return fig
 
 
@@ -40,7 +40,7 @@ def subject_spread_figure(matrix: pd.DataFrame, title: str = "Top-1 per test sub
                              marker_size=6, showlegend=False, text=[f"subject {s}" for s in matrix.index],
                              hovertemplate="%{text}: %{y:.1%}<extra></extra>"))
     fig.update_layout(title=title, yaxis=dict(title="Top-1 of the subject", range=[-0.02, 1.02], tickformat=".0%"),
-                      height=450, width=900)
+                      xaxis_title="model", height=450, width=900)
     return fig
 
 
@@ -67,8 +67,8 @@ def reliability_figure(bins: dict[str, tuple[pd.DataFrame, pd.DataFrame]], ece: 
                                      text=[f"{n} clips" for n in b["count"]],
                                      hovertemplate="confidence %{x:.2f}<br>accuracy %{y:.2f}<br>%{text}<extra></extra>"),
                           r, c)
-        fig.update_xaxes(range=[0, 1], title_text="confidence" if r == rows else None, row=r, col=c)
-        fig.update_yaxes(range=[0, 1], title_text="accuracy" if c == 1 else None, row=r, col=c)
+        fig.update_xaxes(range=[0, 1], title_text="confidence", row=r, col=c)
+        fig.update_yaxes(range=[0, 1], title_text="accuracy", row=r, col=c)
     fig.update_layout(title=title, height=300 * rows + 120, width=1100,
                       legend=dict(orientation="h", y=-0.08 if rows > 1 else -0.2))
     fig.update_annotations(font_size=11)
@@ -93,5 +93,6 @@ def emotion_figure(results: dict[str, pd.DataFrame], title: str = "P(Lose) per t
                              hovertemplate="%{text}<br>P(Lose) %{x:.2f}<extra></extra>"))
     fig.add_vline(x=0.5, line_dash="dash", line_color="gray")
     fig.update_layout(title=title, boxmode="group", xaxis=dict(title="P(Lose)", range=[0, 1]),
+                      yaxis_title="experiment",
                       height=160 + 90 * len(results), width=850, margin=dict(l=170))
     return fig

@@ -45,7 +45,8 @@ def spot_timeline_figure(rows: Mapping[str, pd.DataFrame], video: int, fps: floa
                               "<br>score %{customdata[2]:.2f}<extra></extra>"))
             shown.add(c)
     fig.update_layout(barmode="overlay", title=title or f"Video {video}: spots on the timeline",
-                      xaxis_title="time (s)", yaxis=dict(categoryorder="array", categoryarray=lanes[::-1]),
+                      xaxis_title="time (s)", yaxis=dict(title="lane", categoryorder="array",
+                                                         categoryarray=lanes[::-1]),
                       height=260 + 60 * len(lanes), legend=dict(font=dict(size=9)), bargap=0.3)
     if seconds is not None:
         fig.update_xaxes(range=list(seconds))
@@ -75,7 +76,8 @@ def per_class_recall_figure(table: pd.DataFrame, names: Sequence[str] | None = N
     labels = [f"{_name(int(c), names)[:30]} ({n})" for c, n in zip(t["class"], t["instances"])]
     fig = go.Figure(go.Bar(x=labels, y=t["recall"], text=[f"{m}/{n}" for m, n in zip(t["matched"], t["instances"])],
                            textposition="outside"))
-    fig.update_layout(title=title, yaxis_title="recall", yaxis_range=[0, 1.1], xaxis_tickangle=-40, height=520)
+    fig.update_layout(title=title, yaxis_title="recall", yaxis_range=[0, 1.1], xaxis_title="class (test instances)",
+                      xaxis_tickangle=-40, height=520)
     return fig
 
 
