@@ -55,7 +55,7 @@ class Param:
 _PATH = Param("path", none=True)
 _SPLIT = Param("str", choices=("train", "val", "test"))
 
-#: Every parameter of notebooks 01..08 and what it accepts.
+#: Every parameter of the chain's notebooks and what it accepts.
 NOTEBOOK_PARAMS: dict[str, Param] = {
     "dataset_root": _PATH, "results_dir": _PATH, "cache_dir": _PATH, "run_dir": _PATH,
     "num_frames": Param("int", 1), "image_size": Param("int", 1), "max_extract_frames": Param("int", 1),
@@ -67,6 +67,9 @@ NOTEBOOK_PARAMS: dict[str, Param] = {
     "device": Param("str"), "config": Param("str"), "model_name": Param("str"), "paper_model": Param("str"),
     "pretrained": Param("str", none=True), "sample_id": Param("str", none=True), "clip_id": Param("str", none=True),
     "variants": Param("str_list", none=True), "seeds": Param("int_list", none=True),
+    "train_videos": Param("int_list", none=True), "val_videos": Param("int_list", none=True),
+    "test_videos": Param("int_list", none=True), "timeline_seconds": Param("int", 1),
+    "emotion_config": Param("str"), "n_boot": Param("int", 1),
 }
 
 
