@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="accepted for the runner; changes nothing here")
     args = ap.parse_args(argv)
 
-    from clipmg_lib.paths import results_dir
+    from clipmg_lib.core.paths import results_dir
 
     print("# bench_chain: the demo chain's wall time by notebook")
     print_machine()

@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         args.clips, args.repeats = 2, 2
 
     from clipmg_lib.model.factory import create_model
-    from clipmg_lib.paths import dataset_root
+    from clipmg_lib.core.paths import dataset_root
     from clipmg_lib.train.cached_dataset import CachedClipDataset
     from clipmg_lib.train.config import TrainConfig
     from clipmg_lib.train.features import build_split_caches

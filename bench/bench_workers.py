@@ -1,6 +1,6 @@
 """What the safe start method costs: DataLoader worker start-up and epoch time, fork vs forkserver vs spawn.
 
-The kit starts every worker with ``forkserver`` (``clipmg_lib.workers``), never ``fork``: a forked worker
+The kit starts every worker with ``forkserver`` (``clipmg_lib.core.workers``), never ``fork``: a forked worker
 can deadlock on decoder, mediapipe or torch threads of its parent. This benchmark prices that choice on
 the demo's training clips (frames decoded with PyAV at the tiny model's 112 px plus eval pose heatmaps, as
 notebook 05 reads them), with 2 workers, interleaved round by round:
@@ -10,7 +10,7 @@ notebook 05 reads them), with 2 workers, interleaved round by round:
   mediapipe graph and no torch thread pool worth inheriting, the one case where fork is safe.
 - ``epoch, persistent workers``: one more epoch of a loader whose workers are already up (what training
   pays per epoch with ``persistent_workers=True``).
-- the forkserver's own one-off start (it imports :data:`clipmg_lib.workers.PRELOAD`) is printed apart.
+- the forkserver's own one-off start (it imports :data:`clipmg_lib.core.workers.PRELOAD`) is printed apart.
 
     .venv/bin/python -m bench.bench_workers [--clips 32 --repeats 5 --quick]
 """
@@ -31,7 +31,7 @@ def _loader(dataset, method: str, num_workers: int, persistent: bool):
 
     ctx = multiprocessing.get_context(method)
     if method == "forkserver":
-        from clipmg_lib.workers import PRELOAD
+        from clipmg_lib.core.workers import PRELOAD
         ctx.set_forkserver_preload(PRELOAD)
     return DataLoader(dataset, batch_size=4, num_workers=num_workers, multiprocessing_context=ctx,
                       persistent_workers=persistent, collate_fn=collate_clips)
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from clipmg_lib.data.clip_index import build_clip_index
     from clipmg_lib.data.dataset import ClipDataset
-    from clipmg_lib.paths import demo_root
+    from clipmg_lib.core.paths import demo_root
     from clipmg_lib.pose.pipeline import build_pose_pipeline
 
     info = print_machine()

@@ -242,7 +242,7 @@ def print_machine(info: dict | None = None) -> dict:
 
 def write_results(name: str, payload: dict) -> Path:
     """Write ``bench/out/<name>.json`` atomically (the runner reads them for its summary)."""
-    from clipmg_lib.data.atomic import atomic_open
+    from clipmg_lib.core.atomic import atomic_open
 
     payload = {"benchmark": name, "time": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine_info(),
                **payload}
@@ -327,7 +327,7 @@ def make_long_video(spec: LongVideoSpec = LongVideoSpec(), folder: Path | None =
     from PIL import Image
     from tqdm.auto import tqdm
 
-    from clipmg_lib.data.atomic import atomic_path
+    from clipmg_lib.core.atomic import atomic_path
 
     folder = Path(folder or OUT_DIR)
     path = folder / spec.filename

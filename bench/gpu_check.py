@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from clipmg_lib.data.clip_index import build_clip_index
-    from clipmg_lib.paths import dataset_root
+    from clipmg_lib.core.paths import dataset_root
     from clipmg_lib.spotting import VideoSource, load_spotter_config
     from clipmg_lib.spotting.frame_tokens import FrameTokenStore
     from clipmg_lib.spotting.spotter import Spotter, build_spotting_model, spot_video, spotting_speed

@@ -8,7 +8,7 @@ Each notebook is passed only the parameters its ``parameters`` cell declares (``
 ``results_dir`` and any ``-p NAME=VALUE`` it has); a ``-p`` name that no notebook of the run declares is an
 error. Kernels talk to the runner over IPC sockets (no TCP port, no "running over TCP without
 encryption" warning), and progress bars print one finished line each (``CLIPMG_PROGRESS=summary``,
-:mod:`clipmg_lib.progress`), since a saved notebook has no one watching a live bar.
+:mod:`clipmg_lib.core.progress`), since a saved notebook has no one watching a live bar.
 
     python -m clipmg_lib.chain --dataset-root data/demo --results results [--only 01 02] [-p epochs=3]
 
@@ -31,8 +31,8 @@ import pandas as pd
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import CaselessStrEnum
 
-from .paths import REPO_ROOT, dataset_root, results_dir
-from .progress import MODE_ENV
+from .core.paths import REPO_ROOT, dataset_root, results_dir
+from .core.progress import MODE_ENV
 
 NOTEBOOK_PATTERN = re.compile(r"^(\d{2})_.+\.ipynb$")
 

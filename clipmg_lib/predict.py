@@ -42,10 +42,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data.atomic import atomic_open
+from .core.atomic import atomic_open
 from .data.classes import class_names
 from .data.skeleton import Skeleton
-from .paths import cache_dir as resolve_cache, results_dir
+from .core.paths import cache_dir as resolve_cache, results_dir
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 POSE_LAYOUT_ON_DISK = "light_hand35"

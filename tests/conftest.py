@@ -2,7 +2,7 @@
 
 - Tests never reach the network: ``HF_HUB_OFFLINE`` is forced here.
 - Tests write only under pytest's temporary folders. Before any test module is imported, every folder that
-  :mod:`clipmg_lib.paths` (and ``bench.common``) would write to by default is pointed at
+  :mod:`clipmg_lib.core.paths` (and ``bench.common``) would write to by default is pointed at
   ``<pytest basetemp>/session_env/``: ``$CLIPMG_RESULTS_DIR``, ``$CLIPMG_CACHE_DIR`` and
   ``$CLIPMG_BENCH_OUT``. Values set in the caller's shell are overridden, so a test can never write into a
   user's real results or caches. (Notebook kernels that nbval starts later in the same session inherit them.)

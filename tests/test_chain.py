@@ -81,7 +81,7 @@ def test_chain_passes_declared_parameters_over_ipc_with_finished_progress_lines(
     _notebook(src / "01_epochs.ipynb",
               "epochs = 1",
               "from pathlib import Path\nPath(results_dir, 'epochs').write_text(str(epochs))",
-              "from clipmg_lib.progress import progress_bar\nfor _ in progress_bar(range(7), desc='stage', "
+              "from clipmg_lib.core.progress import progress_bar\nfor _ in progress_bar(range(7), desc='stage', "
               "unit='step'):\n    pass\nfor _ in progress_bar(range(3), desc='inner', leave=False):\n    pass")
     nb = nbformat.read(src / "01_epochs.ipynb", as_version=4)  # move `epochs = 1` into the parameters cell
     nb.cells[0].source += "\nepochs = 1"

@@ -159,11 +159,11 @@ def test_bad_arguments_and_clip_past_the_skeleton(tiny, tmp_path):
 
 @pytest.mark.slow
 def test_workers_started_after_the_parent_read_frames_decode_the_same_frames(tiny):
-    # the kit's workers (clipmg_lib.workers: forkserver, never fork) get the dataset pickled without the
+    # the kit's workers (clipmg_lib.core.workers: forkserver, never fork) get the dataset pickled without the
     # parent's open decoders and open their own
     layout, index = tiny
     from clipmg_lib.pose.transforms import Compose, SelectFrames
-    from clipmg_lib.workers import loader_kwargs
+    from clipmg_lib.core.workers import loader_kwargs
 
     ds = ClipDataset(index, layout.root, num_frames=4, image_size=16, pose_pipeline=Compose([SelectFrames()]))
     parent = [ds[i]["imgs"] for i in range(3)]  # opens decoders in the parent

@@ -2,7 +2,7 @@
 
 The reproduction runs in a fresh interpreter (tests/fork_safety_child.py), so that the state it builds up
 (open decoders, uncollected decoder garbage, a mediapipe graph, torch threads) is exactly the state under
-test and does not leak into the rest of the suite. On the kit before ``clipmg_lib.workers`` the first
+test and does not leak into the rest of the suite. On the kit before ``clipmg_lib.core.workers`` the first
 round died: both forked DataLoader workers were killed by a segmentation fault.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import deadline_subprocess
 import pytest
 
-from clipmg_lib import workers
+from clipmg_lib.core import workers
 
 CHILD = Path(__file__).resolve().parent / "fork_safety_child.py"
 ROUNDS = 20
@@ -53,10 +53,10 @@ def test_loader_kwargs_carry_the_context_only_with_workers():
 
 def test_no_library_module_starts_processes_outside_clipmg_lib_workers():
     """Every pool and DataLoader with workers goes through the one owner of the start method."""
-    lib = Path(workers.__file__).resolve().parent
+    lib = Path(workers.__file__).resolve().parents[1]
     offenders = []
     for path in lib.rglob("*.py"):
-        if path.name == "workers.py":
+        if path.relative_to(lib).as_posix() == "core/workers.py":
             continue
         text = path.read_text()
         for needle in ("ProcessPoolExecutor(", "get_context(", "multiprocessing.Pool(", "mp.Pool(",
@@ -68,5 +68,5 @@ def test_no_library_module_starts_processes_outside_clipmg_lib_workers():
                 given = {k.arg for k in node.keywords}
                 if given & {"num_workers", "multiprocessing_context"}:
                     offenders.append(f"{path.relative_to(lib)}:{node.lineno}: DataLoader sets its workers itself "
-                                     "(use **clipmg_lib.workers.loader_kwargs(n))")
+                                     "(use **clipmg_lib.core.workers.loader_kwargs(n))")
     assert not offenders, offenders

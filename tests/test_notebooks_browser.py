@@ -27,7 +27,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from clipmg_lib.paths import dataset_root
+from clipmg_lib.core.paths import dataset_root
 from executed_results import REPO, executed_notebooks, executed_results
 
 CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"),

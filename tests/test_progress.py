@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from clipmg_lib.progress import MODE_ENV, SummaryBar, progress_bar
+from clipmg_lib.core.progress import MODE_ENV, SummaryBar, progress_bar
 
 
 def test_summary_mode_prints_one_finished_line_per_kept_bar(monkeypatch, capsys):

@@ -21,7 +21,7 @@ from figure_checks import figure_problems, load_figure_html
 #: a tqdm bar as text: "epoch 1/12:   0%|          | 0/15 [...]"
 TQDM_BAR = re.compile(r"(\d+)%\|[^|\n]*\|\s*(\d+)/(\d+)")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-#: a finished progress line (clipmg_lib.progress, summary mode): "caching uniform (500 clips): 500/500 clip in 00:03"
+#: a finished progress line (clipmg_lib.core.progress, summary mode): "caching uniform (500 clips): 500/500 clip in 00:03"
 PROGRESS_LINE = re.compile(r"^.+: \d+(/\d+)? \S+ in (\d+:)?\d\d:\d\d$", re.M)
 #: JupyterLab folds a cell's outputs after 50; a result must never sit behind its progress output
 MAX_OUTPUTS_PER_CELL = 12

@@ -29,7 +29,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_open
+from ..core.atomic import atomic_open
 from .classes import UnknownClassError, class_table, raw_to_label
 from .splits import clip_split
 

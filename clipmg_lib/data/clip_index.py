@@ -43,7 +43,7 @@ from .annotations import (CLIP_INDEX_COLUMNS, AnnotationFileError, empty_clip_in
 from .classes import NUM_CLASSES, class_names
 from .layout_on_disk import IMiGUELayout
 from .skeleton_io import count_light_hand_frames
-from ..progress import progress_bar
+from ..core.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ def _apply_policy(index: pd.DataFrame, layout: IMiGUELayout, on_bad_data: str, p
         log.warning("skipping %d of %d clips (%d bad files):\n%s", len(skipped), len(index), report["file"].nunique(),
                     describe_bad_data(report))
     if skipped_csv is not None:
-        from .atomic import atomic_open
+        from ..core.atomic import atomic_open
 
         with atomic_open(skipped_csv) as f:
             report.to_csv(f, index=False)

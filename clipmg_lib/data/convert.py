@@ -4,7 +4,7 @@ light_hand CSV, written OUTSIDE the root; every reader then finds it (:meth:`IMi
     python -m clipmg_lib.data.convert --root /data/imigue [--out DIR] [--only 298] [--overwrite]
 
 Each converted video goes to ``{out}/{vid:04d}/{vid:04d}_light_hand.csv`` (default ``out``:
-:func:`clipmg_lib.paths.derived_dir` ``(root, 'light_hand')``, the layout's ``converted_root``). A video whose
+:func:`clipmg_lib.core.paths.derived_dir` ``(root, 'light_hand')``, the layout's ``converted_root``). A video whose
 root already holds a light_hand CSV is left alone; a finished one is skipped on a rerun (each file is written
 atomically, so an interrupted run resumes). ``light_hand35`` keeps BODY_25 and the ten fingertips of the 137
 OpenPose joints, every joint the kit's models read (``openpose22`` is a subset of it), and values are written
@@ -21,7 +21,7 @@ import pandas as pd
 
 from .layout_on_disk import IMiGUELayout
 from .skeleton_io import read_skeleton, write_light_hand_csv
-from ..progress import progress_bar
+from ..core.progress import progress_bar
 
 
 def convertible_videos(layout: IMiGUELayout) -> dict[int, Path]:

@@ -39,7 +39,7 @@ from .skeleton import Skeleton
 from .skeleton_io import read_light_hand_csv, read_skeleton
 from .video import ClipReader, sample_frame_indices
 from .video_proxy import ProxySpec
-from ..progress import progress_bar
+from ..core.progress import progress_bar
 
 #: Frame size of iMiGUE's videos; used for ``img_shape`` when neither the video nor the skeleton says.
 IMIGUE_IMG_SHAPE = (720, 1280)

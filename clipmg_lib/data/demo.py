@@ -89,7 +89,7 @@ import numpy as np
 import pandas as pd
 
 from .annotations import sample_id, write_label_csv, write_official_csv
-from .atomic import atomic_open
+from ..core.atomic import atomic_open
 from .classes import raw_to_label
 from .demo_motion import CLASS_MOTIONS, FPS, HAT_ONLY_CLASSES, LAYOUT, NO_HAT_CLASSES, ClipSpec, detect, \
     synthesize_video
@@ -97,8 +97,8 @@ from .layout_on_disk import MEDIAPIPE_DIR, OFFICIAL_CSV_NAME, SPLIT_RGB_DIRS, SP
 from .skeleton import Skeleton
 from .skeleton_io import write_light_hand_csv
 from .splits import clip_split
-from ..progress import progress_bar
-from ..workers import process_pool
+from ..core.progress import progress_bar
+from ..core.workers import process_pool
 
 log = logging.getLogger(__name__)
 
@@ -434,7 +434,7 @@ def generate_demo(out: str | os.PathLike, seed: int = 0, size: str = "default", 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m clipmg_lib.data.demo", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default=None, help="dataset root (default: clipmg_lib.paths.demo_root())")
+    parser.add_argument("--out", default=None, help="dataset root (default: clipmg_lib.core.paths.demo_root())")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", choices=sorted(SIZES), default="default")
     parser.add_argument("--force", action="store_true", help="regenerate a demo dataset this generator wrote, even when complete "
@@ -443,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.out is None:
-        from ..paths import demo_root
+        from ..core.paths import demo_root
         args.out = demo_root()
     started = time.perf_counter()
     try:

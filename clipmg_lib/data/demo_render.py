@@ -15,7 +15,7 @@ import av
 import cv2
 import numpy as np
 
-from .atomic import atomic_path
+from ..core.atomic import atomic_path
 from .demo_motion import EAR, ELBOW, EYE, NECK, NOSE, SHOULDER, TIPS, WRIST, VideoMotion
 
 FPS = 25

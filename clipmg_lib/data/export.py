@@ -26,10 +26,10 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_open, atomic_path
+from ..core.atomic import atomic_open, atomic_path
 from .classes import NUM_CLASSES
 from .skeleton import Skeleton
-from ..progress import progress_bar
+from ..core.progress import progress_bar
 
 STGCN_FRAMES = 90
 STGCN_LAYOUT = "openpose22"

@@ -25,7 +25,7 @@ as the MiGA starter code reads them (``os.path.join(folder, sample_id + '_light_
 folder name as ``sample_id``).
 
 A dataset root is read-only to the kit: the mediapipe skeletons the kit extracts live under ``mediapipe_root``
-(default :func:`clipmg_lib.paths.derived_dir` ``(root, 'mediapipe_skeleton')``, in the cache folder), and the
+(default :func:`clipmg_lib.core.paths.derived_dir` ``(root, 'mediapipe_skeleton')``, in the cache folder), and the
 light_hand CSVs that ``python -m clipmg_lib.data.convert`` makes of a root's xlsx or OpenPose JSON folders under
 ``converted_root`` (default ``derived_dir(root, 'light_hand')``). :meth:`IMiGUELayout.skeleton_path` reads, in
 order: the root's light_hand CSV, a converted CSV, the root's xlsx, the root's OpenPose JSON folder.
@@ -82,7 +82,7 @@ class IMiGUELayout:
     @property
     def converted_root(self) -> Path:
         """Where ``clipmg_lib.data.convert`` writes this root's light_hand CSVs (outside the root)."""
-        from ..paths import derived_dir
+        from ..core.paths import derived_dir
 
         return self._converted_root or derived_dir(self.root, "light_hand")
 
@@ -103,7 +103,7 @@ class IMiGUELayout:
     @property
     def mediapipe_root(self) -> Path:
         """Where the kit's mediapipe extraction of this root is written (outside the root)."""
-        from ..paths import derived_dir
+        from ..core.paths import derived_dir
 
         return self._mediapipe_root or derived_dir(self.root, "mediapipe_skeleton")
 

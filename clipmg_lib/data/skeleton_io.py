@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_open, atomic_path
+from ..core.atomic import atomic_open, atomic_path
 from .layouts import get_layout
 from .skeleton import Skeleton, SkeletonFileError
-from ..progress import progress_bar
+from ..core.progress import progress_bar
 
 LIGHT_HAND_JOINTS = 35
 LIGHT_HAND_COLUMNS = 1 + 3 * LIGHT_HAND_JOINTS  # 106

@@ -33,7 +33,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .atomic import atomic_path
+from ..core.atomic import atomic_path
 
 
 class ProxyError(ValueError):
@@ -79,7 +79,7 @@ def make_proxy(source: str | os.PathLike, dest: str | os.PathLike, spec: ProxySp
     metadata as JSON.
     """
     import av
-    from ..progress import progress_bar
+    from ..core.progress import progress_bar
 
     source, dest = Path(source), Path(dest)
     if dest.exists():
@@ -163,7 +163,7 @@ def make_proxies(sources: Iterable[str | os.PathLike], out_root: str | os.PathLi
     ``errors``: when a list is given, a video that fails (:class:`ProxyError`, missing file) is skipped and
     its message appended there; otherwise the first failure raises. Returns the proxies made or found.
     """
-    from ..progress import progress_bar
+    from ..core.progress import progress_bar
 
     sources = [Path(s) for s in sources]
     dup = sorted(stem for stem, n in Counter(s.stem for s in sources).items() if n > 1)

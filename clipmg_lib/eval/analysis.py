@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import default_collate
 
 from ..data.classes import class_names
-from ..paths import dataset_root
+from ..core.paths import dataset_root
 from ..train.checkpoint import load_checkpoint, load_model_state
 from ..train.config import TrainConfig
 from ..train.run import create_model_for, load_index, make_dataset, prepare_caches

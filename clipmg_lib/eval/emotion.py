@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from ..data.atomic import atomic_open
+from ..core.atomic import atomic_open
 from ..data.classes import NUM_CLASSES
 
 #: The two outcomes; the positive class of the logistic model is ``EMOTIONS[1]`` ('Lose').

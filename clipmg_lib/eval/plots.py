@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from ..data.atomic import atomic_path
+from ..core.atomic import atomic_path
 from ..data.classes import class_names
 
 def save_figure(fig: go.Figure, results_dir: str | Path, name: str, png: bool | None = None) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..paths import results_dir as resolve_results
+from ..core.paths import results_dir as resolve_results
 
 
 @dataclass

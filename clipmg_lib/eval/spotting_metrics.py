@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data.atomic import atomic_path
+from ..core.atomic import atomic_path
 
 SPOT_COLUMNS = ("video", "start_frame", "end_frame", "class", "score")
 GT_COLUMNS = SPOT_COLUMNS[:4]

@@ -15,8 +15,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ..data.dataset import collate_clips
-from ..progress import progress_bar
-from ..workers import loader_kwargs
+from ..core.progress import progress_bar
+from ..core.workers import loader_kwargs
 from .clipmg import CLIPMG
 
 KEEP = ("sample_id", "label", "frame_inds", "imgs")

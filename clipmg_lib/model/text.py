@@ -24,9 +24,9 @@ import open_clip
 import torch
 from torch import nn
 
-from ..data.atomic import atomic_path
+from ..core.atomic import atomic_path
 from ..data.classes import NUM_CLASSES, class_names
-from ..paths import cache_dir
+from ..core.paths import cache_dir
 from .backbone import CONFIG_DIR, WeightsSource
 from .config import ConfigError, TextConfig
 

@@ -49,7 +49,7 @@ run. :func:`extract_folder` writes ``{out_root}/{vid:04d}/{vid:04d}_light_hand.c
 which :class:`~clipmg_lib.data.dataset.ClipDataset` reads with ``skeleton_source='mediapipe'`` from the
 layout's ``mediapipe_root``), skips finished videos and resumes interrupted ones. Nothing is written inside
 a dataset root: a root's video ids come from its layout (the folder each video sits in), and its skeletons go
-to :func:`clipmg_lib.paths.derived_dir` ``(root, 'mediapipe_skeleton')`` unless ``--out`` says otherwise.
+to :func:`clipmg_lib.core.paths.derived_dir` ``(root, 'mediapipe_skeleton')`` unless ``--out`` says otherwise.
 Any other video files (any name, container or frame rate) are keyed by their file name's stem, or by the
 ids of an explicit mapping (``--ids``: a CSV with columns ``video,path`` or a JSON ``{"298": "path"}``)::
 
@@ -77,11 +77,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data.atomic import atomic_open, atomic_path
+from ..core.atomic import atomic_open, atomic_path
 from ..data.layouts import get_layout
 from ..data.skeleton import Skeleton
 from ..data.video import ClipReader
-from ..progress import progress_bar
+from ..core.progress import progress_bar
 
 LAYOUT = "light_hand35"
 MEDIAPIPE_SKELETON_DIR = "mediapipe_skeleton"
@@ -596,7 +596,7 @@ def extract_folder(videos: str | os.PathLike | Iterable | Mapping, out_root: str
     else:
         from concurrent.futures import as_completed
 
-        from ..workers import process_pool
+        from ..core.workers import process_pool
 
         with process_pool(workers) as pool:
             futures = {pool.submit(_extract_one, *job, progress=False): job for job in jobs}
@@ -633,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1, help="videos extracted at once (processes)")
     ap.add_argument("--keep-going", action="store_true", help="record a failing video and go on")
     args = ap.parse_args(argv)
-    from ..paths import cache_dir, dataset_root
+    from ..core.paths import cache_dir, dataset_root
 
     inputs = args.inputs + ([args.videos] if args.videos else [])
     try:

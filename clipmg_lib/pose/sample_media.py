@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.atomic import atomic_path
+from ..core.atomic import atomic_path
 
 
 def person_photo() -> np.ndarray:

@@ -23,9 +23,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..data.atomic import atomic_open, atomic_path
+from ..core.atomic import atomic_open, atomic_path
 from ..data.video import ClipReader
-from ..paths import cache_dir
+from ..core.paths import cache_dir
 from ..train.feature_cache import stable_hash
 from .video_source import VideoSource
 

@@ -34,7 +34,7 @@ def write_spotting_summary(path: str | Path, **tables) -> Path:
     """``tables`` (name -> DataFrame or JSON-able value) as one JSON file, atomically (e.g. results/09_spotting.json)."""
     import json
 
-    from ..data.atomic import atomic_open
+    from ..core.atomic import atomic_open
 
     out = {k: (v.to_dict(orient="records") if isinstance(v, pd.DataFrame) else v) for k, v in tables.items()}
     with atomic_open(path) as f:

@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..data.atomic import atomic_open
+from ..core.atomic import atomic_open
 from ..data.layout_on_disk import IMiGUELayout
 from ..eval.spotting_metrics import SPOT_COLUMNS
 from ..model.factory import create_model
-from ..paths import dataset_root as resolve_root, results_dir as resolve_results
+from ..core.paths import dataset_root as resolve_root, results_dir as resolve_results
 from ..train.checkpoint import load_checkpoint, load_model_state
 from ..train.config import TrainConfig
 from ..train.distributed import current_dist_info, resolve_device
@@ -175,7 +175,7 @@ def classify_windows(model: SpottingModel, dataset: WindowDataset, batch_size: i
     """Softmax (N, 33) of ``model`` (eval mode) over every window of ``dataset``, in order."""
     from torch.utils.data import DataLoader
 
-    from ..workers import loader_kwargs
+    from ..core.workers import loader_kwargs
 
     was_training = model.training
     model.eval()

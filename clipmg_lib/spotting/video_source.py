@@ -70,7 +70,7 @@ class VideoSource:
         if skeleton_path is not None:
             skeleton = read_skeleton(skeleton_path)
         else:
-            from ..paths import cache_dir
+            from ..core.paths import cache_dir
             from ..pose.extract import extract_video
             from ..train.feature_cache import stable_hash
 

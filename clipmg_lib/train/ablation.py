@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..data.atomic import atomic_open, atomic_path
-from ..paths import results_dir as resolve_results
+from ..core.atomic import atomic_open, atomic_path
+from ..core.paths import results_dir as resolve_results
 from .config import TrainConfig
 from .distributed import DistInfo
 from .run import RunResult, load_index, train_model

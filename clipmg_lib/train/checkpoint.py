@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.atomic import atomic_path
+from ..core.atomic import atomic_path
 
 
 class CheckpointError(RuntimeError):

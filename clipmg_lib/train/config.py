@@ -139,7 +139,7 @@ class TrainConfig:
 
     def to_json(self, path: str | Path) -> None:
         """Write the config as JSON, atomically."""
-        from ..data.atomic import atomic_open
+        from ..core.atomic import atomic_open
 
         with atomic_open(path) as f:
             json.dump(self.to_dict(), f, indent=2)

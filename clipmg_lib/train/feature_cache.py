@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.atomic import atomic_open, atomic_path
+from ..core.atomic import atomic_open, atomic_path
 
 FORMAT_VERSION = 1
 

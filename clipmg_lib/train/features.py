@@ -31,8 +31,8 @@ import torch
 from torch.utils.data import DataLoader, Subset
 
 from ..pose.transforms import Compose, ConvertLayout, InterpolateMissing, SelectFrames
-from ..progress import progress_bar
-from ..workers import loader_kwargs
+from ..core.progress import progress_bar
+from ..core.workers import loader_kwargs
 from .distributed import DistInfo, barrier, current_dist_info
 from .feature_cache import FeatureCache, stable_hash
 

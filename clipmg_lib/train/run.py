@@ -24,9 +24,9 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from ..data.atomic import atomic_open
+from ..core.atomic import atomic_open
 from ..eval import metrics as M
-from ..paths import cache_dir, dataset_root as resolve_root, results_dir as resolve_results
+from ..core.paths import cache_dir, dataset_root as resolve_root, results_dir as resolve_results
 from .cached_dataset import CachedClipDataset
 from .config import TrainConfig
 from .distributed import DistInfo, current_dist_info, resolve_device

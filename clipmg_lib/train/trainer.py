@@ -33,10 +33,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from ..data.atomic import atomic_open, atomic_path
+from ..core.atomic import atomic_open, atomic_path
 from ..eval import metrics as M
-from ..progress import progress_bar
-from ..workers import loader_kwargs
+from ..core.progress import progress_bar
+from ..core.workers import loader_kwargs
 from .checkpoint import (
     CheckpointError,
     capture_rng_state,

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 #: The repository checkout (the folder holding ``pyproject.toml``) for an editable install.
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def demo_root() -> Path:
