@@ -12,6 +12,19 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+#: The kit's packaged configs, one folder per kind: ``model``, ``architectures`` (open_clip), ``ablation``,
+#: ``prompts``, ``train``, ``spotting``.
+CONFIG_ROOT = Path(__file__).resolve().parents[1] / "configs"
+
+
+def config_dir(kind: str) -> Path:
+    """The folder of packaged configs of one ``kind`` (a sub-folder of :data:`CONFIG_ROOT`)."""
+    path = CONFIG_ROOT / kind
+    if not path.is_dir():
+        raise KeyError(f"no config kind {kind!r}; known: {sorted(p.name for p in CONFIG_ROOT.iterdir() if p.is_dir())}")
+    return path
+
+
 def demo_root() -> Path:
     """Root of the generated demo dataset (``$CLIPMG_DEMO_ROOT`` or ``data/demo``)."""
     return Path(os.environ.get("CLIPMG_DEMO_ROOT", REPO_ROOT / "data" / "demo"))

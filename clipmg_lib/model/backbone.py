@@ -12,7 +12,7 @@ tokens live in CLIP's joint image-text space (D = ``embed_dim``: 512 for ViT-B-1
 optionally average-pools the patch grid (14 x 14 -> e.g. 7 x 7) to shrink a token cache.
 
 The kit registers one extra architecture with open_clip, ``ClipMG-ViT-Tiny-16`` (a 3-layer,
-width-128 ViT at 112 px, ``configs/ClipMG-ViT-Tiny-16.json``) for CPU demos and tests.
+width-128 ViT at 112 px, ``configs/architectures/ClipMG-ViT-Tiny-16.json``) for CPU demos and tests.
 """
 from __future__ import annotations
 
@@ -31,9 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..core.paths import config_dir
 from .config import BackboneConfig, ConfigError
 
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+ARCHITECTURE_DIR = config_dir("architectures")
 KIT_ARCHITECTURES = ("ClipMG-ViT-Tiny-16",)
 
 
@@ -45,7 +46,7 @@ def register_kit_architectures() -> None:
     """Add the kit's open_clip architecture configs (idempotent)."""
     missing = [a for a in KIT_ARCHITECTURES if a not in open_clip.list_models()]
     for arch in missing:
-        open_clip.add_model_config(CONFIG_DIR / f"{arch}.json")
+        open_clip.add_model_config(ARCHITECTURE_DIR / f"{arch}.json")
 
 
 register_kit_architectures()

@@ -1,4 +1,4 @@
-"""The CLIP-MG model config: a typed schema for the JSON files in ``clipmg_lib/model/configs/``.
+"""The CLIP-MG model config: a typed schema for the JSON files in ``clipmg_lib/configs/model/``.
 
 A model is data: ``clipmg_tiny.json`` (CPU demo) and ``clipmg_vitb16.json`` (the paper's setting) are
 nested dicts that :func:`ModelConfig.from_dict` checks against the dataclasses below, so a typo in a

@@ -7,7 +7,7 @@
     create_model("clipmg_vitb16", pretrained="/data/ViT-B-16.pt", backbone__quick_gelu=True)
     create_model("my_run/config.json")                       # any config file
 
-Overrides: ``ablation=`` (a name from ``configs/ablations.json``), ``pretrained=`` (shortcut for
+Overrides: ``ablation=`` (a name from ``configs/ablation/ablations.json``), ``pretrained=`` (shortcut for
 ``backbone.pretrained``), any top-level field, a section as a dict (merged), or ``section__field=``.
 """
 from __future__ import annotations
@@ -17,7 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .backbone import CONFIG_DIR, CLIPBackbone, load_open_clip
+from ..core.paths import config_dir
+from .backbone import CLIPBackbone, load_open_clip
 from .clipmg import CLIPMG, count_parameters
 from .config import ConfigError, ModelConfig, deep_merge
 from .text import class_text_embeddings
@@ -35,13 +36,13 @@ def _read_json(path: Path) -> dict:
 
 
 def base_configs() -> list[str]:
-    """Names of the base model configs (``configs/clipmg_*.json``)."""
-    return sorted(p.stem for p in CONFIG_DIR.glob("clipmg_*.json"))
+    """Names of the base model configs (``configs/model/clipmg_*.json``)."""
+    return sorted(p.stem for p in config_dir("model").glob("clipmg_*.json"))
 
 
 @lru_cache(maxsize=1)
 def _ablations() -> dict[str, dict]:
-    path = CONFIG_DIR / "ablations.json"
+    path = config_dir("ablation") / "ablations.json"
     data = _read_json(path).get("ablations")
     if not isinstance(data, dict) or not all(isinstance(v, dict) and "patch" in v for v in data.values()):
         raise ConfigError(f"{path}: expected {{'ablations': {{name: {{'description', 'patch'}}}}}}")
@@ -68,12 +69,12 @@ def _resolve_name(name_or_path: str | Path) -> tuple[dict, str, str | None]:
     if text.endswith(".json") or path.is_file():
         return _read_json(path), str(path), None
     if text in base_configs():
-        file = CONFIG_DIR / f"{text}.json"
+        file = config_dir("model") / f"{text}.json"
         return _read_json(file), str(file), None
     for abl in sorted(_ablations(), key=len, reverse=True):
         base = text[: -len(abl) - 1]
         if text.endswith("_" + abl) and base in base_configs():
-            file = CONFIG_DIR / f"{base}.json"
+            file = config_dir("model") / f"{base}.json"
             return _read_json(file), str(file), abl
     raise ConfigError(f"unknown model {text!r}; known: {list_models()} (or give a path to a .json config)")
 

@@ -1,6 +1,6 @@
 """Class semantics: CLIP text embeddings of the 32 iMiGUE classes, prompt-ensembled and cached on disk.
 
-For class k with verb phrase ``phrase_k`` and description ``desc_k`` (``configs/class_prompts.json``),
+For class k with verb phrase ``phrase_k`` and description ``desc_k`` (``configs/prompts/class_prompts.json``),
 the prompts are the templates filled in (``"a video of a person {phrase}."``, ...) plus, with
 ``use_descriptions``, the description templates. Following CLIP's zero-shot recipe, each prompt is
 encoded by the text tower, L2-normalised, averaged over the class's prompts and normalised again:
@@ -27,7 +27,8 @@ from torch import nn
 from ..core.atomic import atomic_path
 from ..data.classes import NUM_CLASSES, class_names
 from ..core.paths import cache_dir
-from .backbone import CONFIG_DIR, WeightsSource
+from ..core.paths import config_dir
+from .backbone import WeightsSource
 from .config import ConfigError, TextConfig
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 
 @lru_cache(maxsize=8)
 def _load_prompt_file(name: str) -> dict:
-    path = Path(name) if name.endswith(".json") else CONFIG_DIR / f"{name}.json"
+    path = Path(name) if name.endswith(".json") else config_dir("prompts") / f"{name}.json"
     if not path.is_file():
         raise ConfigError(f"text.prompts = {name!r}: prompt file {path} not found")
     try:

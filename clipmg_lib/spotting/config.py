@@ -25,13 +25,12 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..core.paths import config_dir
 from ..train.config import TrainConfig, load_train_config
 
-CONFIG_PACKAGE = "clipmg_lib.spotting.configs"
 
 
 @dataclass
@@ -94,11 +93,11 @@ class SpotterConfig:
 
 
 def available_spotter_configs() -> list[str]:
-    return sorted(p.name[:-5] for p in resources.files(CONFIG_PACKAGE).iterdir() if p.name.endswith(".json"))
+    return sorted(p.name[:-5] for p in config_dir("spotting").iterdir() if p.name.endswith(".json"))
 
 
 def load_spotter_config(name_or_path: str | Path | SpotterConfig = "tiny_demo", **overrides: Any) -> SpotterConfig:
-    """A named config (``configs/<name>.json``), a JSON path, or a config, with ``overrides`` applied."""
+    """A named config (``configs/spotting/<name>.json``), a JSON path, or a config, with ``overrides`` applied."""
     if isinstance(name_or_path, SpotterConfig):
         return name_or_path.replace(**overrides) if overrides else name_or_path
     text = str(name_or_path)
@@ -106,7 +105,7 @@ def load_spotter_config(name_or_path: str | Path | SpotterConfig = "tiny_demo", 
     if not (text.endswith(".json") or path.is_file()):
         if text not in available_spotter_configs():
             raise KeyError(f"unknown spotter config {text!r}; known: {available_spotter_configs()}")
-        path = Path(str(resources.files(CONFIG_PACKAGE) / f"{text}.json"))
+        path = Path(str(config_dir("spotting") / f"{text}.json"))
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:

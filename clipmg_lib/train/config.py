@@ -1,6 +1,6 @@
 """Training configurations as data: a dataclass that round-trips through JSON.
 
-Named configs live in ``clipmg_lib/train/configs/*.json`` (``tiny_demo`` for the CPU demo, ``paper_vitb16``
+Named configs live in ``clipmg_lib/configs/train/*.json`` (``tiny_demo`` for the CPU demo, ``paper_vitb16``
 for iMiGUE on one GPU). A run is ``load_train_config(name_or_path, **overrides)``; papermill parameters and
 command-line ``--set key=value`` flags become ``overrides``, so every number a run used is written next to
 its checkpoints (``train_config.json``) and can be replayed.
@@ -12,11 +12,10 @@ import json
 import math
 import typing
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
+from ..core.paths import config_dir
 
-CONFIG_PACKAGE = "clipmg_lib.train.configs"
 
 
 @dataclass
@@ -202,7 +201,7 @@ def _check_field_types(config: "TrainConfig") -> None:
 
 def available_train_configs() -> list[str]:
     """Names of the packaged training configs."""
-    return sorted(p.name[:-5] for p in resources.files(CONFIG_PACKAGE).iterdir() if p.name.endswith(".json"))
+    return sorted(p.name[:-5] for p in config_dir("train").iterdir() if p.name.endswith(".json"))
 
 
 def load_train_config(name_or_path: str | Path | TrainConfig = "tiny_demo", **overrides: Any) -> TrainConfig:
@@ -212,7 +211,7 @@ def load_train_config(name_or_path: str | Path | TrainConfig = "tiny_demo", **ov
         return name_or_path.replace(**overrides)
     path = Path(str(name_or_path))
     if path.suffix != ".json":
-        candidate = resources.files(CONFIG_PACKAGE).joinpath(f"{name_or_path}.json")
+        candidate = config_dir("train").joinpath(f"{name_or_path}.json")
         if not candidate.is_file():
             raise FileNotFoundError(f"no training config named {name_or_path!r}; available: {available_train_configs()}")
         text = candidate.read_text()
