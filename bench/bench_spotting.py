@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from clipmg_lib.data.video import ClipReader
     from clipmg_lib.spotting import load_spotter_config
+    from clipmg_lib.model.inputs import input_pipelines
     from clipmg_lib.spotting.dataset import WindowDataset
     from clipmg_lib.spotting.frame_tokens import FrameTokenStore
     from clipmg_lib.spotting.spotter import Spotter, build_spotting_model, classify_windows, spot_video, spotting_speed
@@ -89,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     path = make_long_video(spec)
     cfg = load_spotter_config("tiny_demo")
     model = build_spotting_model(cfg).eval()
+    pipelines = input_pipelines(model.cfg)
     stride, batch = cfg.frame_stride, cfg.batch_size
     full = VideoSource.from_skeleton(1, path, random_skeleton(spec.num_frames, (spec.height, spec.width)))
     print(f"video {path.name}: {full.num_frames} frames {spec.width}x{spec.height}; spotter tiny_demo "
@@ -99,14 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     windows = sliding_windows(seg.num_frames, cfg.window_lengths, cfg.window_hop).assign(video=seg.video)
     rows_needed = -(-seg.num_frames // stride)
     heat_ds = WindowDataset(windows, {seg.video: seg}, {seg.video: np.zeros((rows_needed, 1, 1), np.float16)},
-                            model.cfg.num_frames, stride, model.heatmap_shape)
+                            pipelines.num_frames, stride, pipelines.eval)
     scratch = tempfile.TemporaryDirectory(dir=OUT_DIR, prefix="spotting-")
 
     def with_store():
         with tempfile.TemporaryDirectory(dir=scratch.name) as tmp:
             store = FrameTokenStore(model, stride, cache_root=tmp, progress=False)
-            ds = WindowDataset(windows, {seg.video: seg}, {seg.video: store.tokens(seg)}, model.cfg.num_frames,
-                               stride, model.heatmap_shape)
+            ds = WindowDataset(windows, {seg.video: seg}, {seg.video: store.tokens(seg)}, pipelines.num_frames,
+                               stride, pipelines.eval)
             return classify_windows(model, ds, batch)
 
     def naive():

@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         args.clips, args.repeats = 2, 2
 
     from clipmg_lib.model.factory import create_model
+    from clipmg_lib.model.inputs import input_pipelines
     from clipmg_lib.core.paths import dataset_root
     from clipmg_lib.train.cached_dataset import CachedClipDataset
     from clipmg_lib.train.config import TrainConfig
@@ -109,11 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"feature cache built in {cache_s:.1f} s ({cache_cpu:.1f} s CPU): tokens {tok.shape} {tok.dtype}, "
               f"{tok[0].nbytes / 1e6:.2f} MB per clip view")
 
-        cached_set = CachedClipDataset(caches, ["random0"], mode="train", seed=0, heatmap_shape=model.heatmap_shape)
+        pipelines = input_pipelines(model.cfg)
+        cached_set = CachedClipDataset(caches, ["random0"], mode="train", seed=0, pose_pipeline=pipelines.train)
         # the kit's own decode-every-access path (what a run with a training backbone uses): frames decoded,
         # CLIP-normalised and re-encoded by the frozen ViT in the model's forward, every epoch
-        naive_set = FrameClipDataset(train, root, model.cfg.num_frames, model.image_size, model.mean, model.std,
-                                     mode="train", seed=0, heatmap_shape=model.heatmap_shape)
+        naive_set = FrameClipDataset(train, root, pipelines.num_frames, model.image_size, model.mean, model.std,
+                                     mode="train", seed=0, pose_pipeline=pipelines.train)
         trainers = {
             "re-encode every epoch (naive)": Trainer(model, base.replace(input_keys=("frames", "heatmap")),
                                                      tmp / "naive", naive_set, show_progress=False),

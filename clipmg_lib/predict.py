@@ -19,8 +19,8 @@ nothing to know about the model's sizes:
 3. **Frames and heatmaps** exactly as the run's evaluation builds them (``train.features`` and
    ``train.cached_dataset``): ``num_frames`` TSN segment centres (plus ``eval_views - 1`` random draws,
    their softmax averaged, as ``evaluate_split`` does), frames resized square to the model's
-   ``image_size`` by the run's ``video_backend``, the skeleton in ``openpose22`` after
-   ``InterpolateMissing -> SelectFrames -> ConvertLayout``, and heatmaps of the model's ``heatmap_shape``.
+   ``image_size`` by the run's ``video_backend``, and the skeleton through the eval pose pipeline of the
+   model config's ``inputs`` (:func:`clipmg_lib.model.inputs.input_pipelines`).
 4. **Output**: the top-k classes with their probabilities (a table on stdout; ``--out`` JSON or CSV).
 
 An image (``.jpg``, ``.png``, ...) is a one-frame clip: mediapipe runs in static-image mode and the frame is
@@ -236,16 +236,14 @@ def _heatmap(skeleton: Skeleton, offset: int, start: int, end: int, inds: np.nda
              config) -> np.ndarray:
     """The run's eval heatmap (C, T, H, W) of absolute frames ``inds`` (see the module docstring, step 3);
     ``skeleton`` row 0 is absolute frame ``offset``."""
-    from .pose.transforms import Compose, ConvertLayout, InterpolateMissing, SelectFrames
-    from .train.cached_dataset import heatmap_transform
-    from .train.features import POSE_LAYOUT
+    from .model.inputs import input_pipelines
 
-    clip = skeleton.to(POSE_LAYOUT).frames(start - offset, end - offset)
+    pipeline = input_pipelines(model.cfg).eval
+    clip = skeleton.to(pipeline.layout).frames(start - offset, end - offset)
     sample = {"keypoint": np.ascontiguousarray(clip.xy), "keypoint_score": np.ascontiguousarray(clip.score),
-              "frame_inds": inds, "clip_start": start, "img_shape": tuple(img_shape), "layout": POSE_LAYOUT,
+              "frame_inds": inds, "clip_start": start, "img_shape": tuple(img_shape), "layout": pipeline.layout,
               "sample_id": "file", "epoch": 0, "label": -1}
-    sample = Compose([InterpolateMissing(), SelectFrames(), ConvertLayout(POSE_LAYOUT)])(sample)
-    return heatmap_transform(model.heatmap_shape, False, config.seed, config.pose_augment)(sample)["heatmap"]
+    return pipeline.build(config.seed)(sample)["heatmap"]
 
 
 @torch.no_grad()

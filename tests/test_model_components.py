@@ -17,9 +17,8 @@ G = torch.Generator().manual_seed(0)
 
 
 def test_pose_encoder_shapes_and_temporal_resolution():
-    cfg = PoseEncoderConfig(in_channels=22, height=56, width=56, stem_channels=8, stem_stride=2,
-                            stage_channels=[16, 32], temporal_kernels=[1, 3])
-    enc = PoseEncoder3D(cfg, out_dim=24).eval()
+    cfg = PoseEncoderConfig(stem_channels=8, stem_stride=2, stage_channels=[16, 32], temporal_kernels=[1, 3])
+    enc = PoseEncoder3D(cfg, out_dim=24, in_channels=22, height=56, width=56).eval()
     heat = torch.rand(2, 22, 8, 56, 56, generator=G)
     clip_emb, per_time = enc(heat)
     assert clip_emb.shape == (2, 24) and per_time.shape == (2, 8, 24)

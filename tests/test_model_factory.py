@@ -54,7 +54,7 @@ def test_overrides_and_config_file(tmp_path):
     cfg = get_model_config("clipmg_tiny", hidden_dim=32, backbone__token_grid=2, pose={"dropout": 0.5},
                            pretrained=None)
     assert cfg.hidden_dim == 32 and cfg.backbone.token_grid == 2 and cfg.pose.dropout == 0.5
-    assert cfg.pose.in_channels == 22  # merged, not replaced
+    assert cfg.pose.stem_kernel == 3  # merged, not replaced
     model = create_model("clipmg_tiny", backbone__token_grid=2)
     assert model.token_shape == (8, 5, 64)
     path = tmp_path / "mine.json"

@@ -12,6 +12,7 @@ from clipmg_lib.data.clip_index import build_clip_index
 from clipmg_lib.data.dataset import ClipDataset, collate_clips
 from clipmg_lib.data.shared_epoch import SharedEpoch
 from clipmg_lib.model.factory import create_model
+from clipmg_lib.model.inputs import input_pipelines
 from clipmg_lib.train.cached_dataset import CachedClipDataset
 from clipmg_lib.train.features import build_split_caches, view_names
 
@@ -61,7 +62,8 @@ def test_cached_dataset_epoch_reaches_persistent_workers(tiny, tmp_path):
     model = create_model("clipmg_tiny", pretrained=None)
     views = view_names(3, with_uniform=False)
     caches = build_split_caches(model, index, root, views, tmp_path, batch_size=4, progress=False, need_tokens=False)
-    ds = CachedClipDataset(caches, views, mode="train", seed=1, with_tokens=False, heatmap_shape=model.heatmap_shape)
+    ds = CachedClipDataset(caches, views, mode="train", seed=1, with_tokens=False,
+                           pose_pipeline=input_pipelines(model.cfg).train)
     loader = _persistent(ds)
     chosen = []
     for epoch in range(3):

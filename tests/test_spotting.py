@@ -205,7 +205,7 @@ def test_window_dataset_pickles_token_files_by_name(tmp_path):
     tokens = np.load(tmp_path / "t.npy", mmap_mode="r")
     src = VideoSource(7, tmp_path / "v.mp4", 40, np.zeros((40, 22, 2), np.float32), np.ones((40, 22), np.float32), (48, 64))
     ds = WindowDataset(pd.DataFrame({"video": [7], "start_frame": [0], "end_frame": [39], "label": [3]}),
-                       {7: src}, {7: tokens}, num_frames=4, stride=4, heatmap_shape=None)
+                       {7: src}, {7: tokens}, num_frames=4, stride=4, pose_pipeline=None)
     blob = pickle.dumps(ds)
     assert len(blob) < 100_000  # the file name travels, not a copy of the array
     again = pickle.loads(blob)

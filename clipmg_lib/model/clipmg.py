@@ -49,7 +49,8 @@ class CLIPMG(nn.Module):
         text_dim = class_text.shape[1]
         token_dim = backbone.embed_dim if backbone is not None else None
 
-        self.pose_encoder = PoseEncoder3D(cfg.pose, d) if cfg.uses_pose else None
+        c, _, h, w = cfg.heatmap_shape
+        self.pose_encoder = PoseEncoder3D(cfg.pose, d, c, h, w) if cfg.uses_pose else None
         self.query_generator = self.cross_attention = self.token_pooling = None
         if cfg.uses_cross_attention:
             self.query_generator = PoseGuidedQueryGenerator(cfg.queries, text_dim, d, cfg.uses_pose_guidance)
@@ -91,9 +92,8 @@ class CLIPMG(nn.Module):
 
     @property
     def heatmap_shape(self) -> tuple[int, int, int, int]:
-        """(C, T, H, W) the pose encoder expects."""
-        p = self.cfg.pose
-        return (p.in_channels, self.cfg.num_frames, p.height, p.width)
+        """(C, T, H, W) the pose encoder expects (from the config's ``inputs``)."""
+        return self.cfg.heatmap_shape
 
     # ---- checkpoints without the frozen CLIP weights ----
     def _frozen_backbone_keys(self) -> set[str]:

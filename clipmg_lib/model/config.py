@@ -15,6 +15,10 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional
 
+from ..data.layouts import get_layout
+from ..pose.pipeline import (DEFAULT_EVAL_STEPS, DEFAULT_HEATMAP, DEFAULT_LAYOUT, DEFAULT_TRAIN_STEPS,
+                             RANDOM_TRANSFORMS, PosePipeline, resolve_steps)
+
 
 class ConfigError(ValueError):
     """A model config (file or override) that does not fit the schema."""
@@ -66,7 +70,9 @@ class TextConfig:
 
 @dataclass
 class PoseEncoderConfig:
-    """The 3D CNN over heatmap volumes (C, T, H, W); T is the model's ``num_frames``.
+    """The 3D CNN over heatmap volumes (C, T, H, W). Its input shape is not set here: C follows
+    ``inputs.layout`` and ``inputs.heatmap`` (joint and/or limb maps), T = ``inputs.num_frames``,
+    H = W = ``inputs.heatmap.size`` (:attr:`ModelConfig.heatmap_shape`).
 
     stem: a (1, k, k) convolution, k = ``stem_kernel``, spatial stride ``stem_stride`` (PoseC3D: k = 7, stride 1).
     stage_channels / temporal_kernels: one residual block per stage; each stage halves H and W
@@ -74,15 +80,110 @@ class PoseEncoderConfig:
     ``temporal_kernels`` 1, (3,3,3) for 3: PoseC3D inflates only the later stages).
     """
 
-    in_channels: int = 22
-    height: int = 56
-    width: int = 56
     stem_channels: int = 32
     stem_kernel: int = 7
     stem_stride: int = 1
     stage_channels: list[int] = field(default_factory=lambda: [64, 128, 256])
     temporal_kernels: list[int] = field(default_factory=lambda: [1, 3, 3])
     dropout: float = 0.0
+
+
+@dataclass
+class HeatmapConfig:
+    """PoseC3D heatmaps (:class:`~clipmg_lib.pose.heatmap.GeneratePoseHeatmap`): a ``size x size`` grid,
+    Gaussians of ``sigma`` grid pixels, cropped to the person's clip box (``person``) or the frame (``image``);
+    joint maps (``with_kp``) and/or limb maps (``with_limb``)."""
+
+    size: int = DEFAULT_HEATMAP["size"]
+    sigma: float = DEFAULT_HEATMAP["sigma"]
+    crop: Literal["person", "image"] = DEFAULT_HEATMAP["crop"]
+    with_kp: bool = DEFAULT_HEATMAP["with_kp"]
+    with_limb: bool = DEFAULT_HEATMAP["with_limb"]
+
+
+@dataclass
+class InputsConfig:
+    """What the model is fed: the one source of truth for every dataset, cache and predictor.
+
+    num_frames: T, frames per clip (RGB and pose sample the same frames).
+    sampling: ``tsn``: T equal segments; evaluation takes each segment's centre, training one random
+        frame per segment (seeded per clip and epoch).
+    layout: the joint layout the skeleton is converted to (``ConvertLayout``), e.g. ``openpose22``.
+    heatmap: the heatmap grid (:class:`HeatmapConfig`).
+    flip: ``none`` (no horizontal flip) or ``pose_and_rgb`` (the training pipeline mirrors the skeleton and
+        the frames together, with probability ``flip_ratio``). Mirroring needs the frames themselves: a
+        model whose RGB comes from cached CLIP tokens (frozen backbone) cannot flip; the config is refused.
+    train_pipeline / eval_pipeline: the pose transforms as data, ``[{"type": name, **kwargs}, ...]``
+        (:mod:`clipmg_lib.pose.transforms`). ``ConvertLayout`` and ``GeneratePoseHeatmap`` are listed by
+        type only (their settings are ``layout`` and ``heatmap``); ``Flip`` is not listed (``flip`` adds it).
+        The steps up to ``ConvertLayout`` must be the same in both (the pose cache serves both).
+    """
+
+    num_frames: int = 8
+    sampling: Literal["tsn"] = "tsn"
+    layout: str = DEFAULT_LAYOUT
+    heatmap: HeatmapConfig = field(default_factory=HeatmapConfig)
+    flip: Literal["none", "pose_and_rgb"] = "none"
+    flip_ratio: float = 0.5
+    train_pipeline: list[dict] = field(default_factory=lambda: copy.deepcopy(DEFAULT_TRAIN_STEPS))
+    eval_pipeline: list[dict] = field(default_factory=lambda: copy.deepcopy(DEFAULT_EVAL_STEPS))
+
+    def pipeline_steps(self, mode: Literal["train", "eval"]) -> list[dict]:
+        """The resolved transform configs of ``mode`` (layout, heatmap and flip filled in)."""
+        steps = self.train_pipeline if mode == "train" else self.eval_pipeline
+        flip = self.flip_ratio if (mode == "train" and self.flip == "pose_and_rgb") else None
+        return resolve_steps(steps, self.layout, dataclasses.asdict(self.heatmap), flip)
+
+    def heatmap_channels(self) -> int:
+        """C of the heatmap volume: the layout's joints (``with_kp``) plus its limbs (``with_limb``)."""
+        lay = get_layout(self.layout)
+        return lay.num_joints * self.heatmap.with_kp + len(lay.limbs) * self.heatmap.with_limb
+
+    def validate(self, where: str = "") -> None:
+        """Raise :class:`ConfigError` naming the ``inputs.`` field that is wrong."""
+        from ..pose.transforms import build_transform
+
+        if self.num_frames < 1:
+            raise ConfigError(f"{where}inputs.num_frames must be >= 1, got {self.num_frames}")
+        try:
+            get_layout(self.layout)
+        except (KeyError, ValueError) as exc:
+            raise ConfigError(f"{where}inputs.layout: {exc}") from None
+        h = self.heatmap
+        if h.size < 1 or h.sigma <= 0 or not (h.with_kp or h.with_limb):
+            raise ConfigError(f"{where}inputs.heatmap needs size >= 1, sigma > 0 and with_kp or with_limb, got {h}")
+        if not 0 <= self.flip_ratio <= 1:
+            raise ConfigError(f"{where}inputs.flip_ratio must be in [0, 1], got {self.flip_ratio}")
+        for mode in ("train", "eval"):
+            key = f"inputs.{mode}_pipeline"
+            steps = getattr(self, f"{mode}_pipeline")
+            for i, s in enumerate(steps):
+                if not isinstance(s, dict) or not isinstance(s.get("type"), str):
+                    raise ConfigError(f"{where}{key}[{i}] must be an object with a 'type', got {s!r}")
+                if s["type"] == "Flip":
+                    raise ConfigError(f"{where}{key}[{i}]: do not list Flip; set inputs.flip "
+                                      "('none' or 'pose_and_rgb') and inputs.flip_ratio")
+                if s["type"] in ("ConvertLayout", "GeneratePoseHeatmap") and len(s) > 1:
+                    field_name = "inputs.layout" if s["type"] == "ConvertLayout" else "inputs.heatmap"
+                    raise ConfigError(f"{where}{key}[{i}]: {s['type']} takes its settings from {field_name}; "
+                                      f"list it as {{'type': {s['type']!r}}} only, got {s}")
+            types = [s["type"] for s in steps]
+            if not types or types[-1] != "GeneratePoseHeatmap":
+                raise ConfigError(f"{where}{key} must end with GeneratePoseHeatmap (the model reads heatmaps), got {types}")
+            if mode == "eval" and any(t in RANDOM_TRANSFORMS for t in types):
+                raise ConfigError(f"{where}{key} must be deterministic: no {RANDOM_TRANSFORMS}, got {types}")
+            resolved = self.pipeline_steps(mode)
+            try:
+                for s in resolved:
+                    build_transform(s)
+                PosePipeline(tuple(resolved))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ConfigError(f"{where}{key}: {exc}") from None
+        train, ev = PosePipeline(tuple(self.pipeline_steps("train"))), PosePipeline(tuple(self.pipeline_steps("eval")))
+        if train.skeleton_steps() != ev.skeleton_steps():
+            raise ConfigError(f"{where}inputs.train_pipeline and inputs.eval_pipeline must share the steps up to "
+                              f"ConvertLayout (one pose cache serves both): {train.skeleton_steps()} vs "
+                              f"{ev.skeleton_steps()}")
 
 
 @dataclass
@@ -143,11 +244,11 @@ class ModelConfig:
     name: str = "clipmg"
     description: str = ""
     num_classes: int = 32
-    num_frames: int = 8
     hidden_dim: int = 256
     modalities: list[str] = field(default_factory=lambda: ["rgb", "pose"])
     zero_shot: bool = False
     ablation: Optional[str] = None
+    inputs: InputsConfig = field(default_factory=InputsConfig)
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
     text: TextConfig = field(default_factory=TextConfig)
     pose: PoseEncoderConfig = field(default_factory=PoseEncoderConfig)
@@ -155,6 +256,17 @@ class ModelConfig:
     cross_attention: CrossAttentionConfig = field(default_factory=CrossAttentionConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
+
+    @property
+    def num_frames(self) -> int:
+        """T, frames per clip (``inputs.num_frames``)."""
+        return self.inputs.num_frames
+
+    @property
+    def heatmap_shape(self) -> tuple[int, int, int, int]:
+        """(C, T, H, W) of the pose encoder's input, all from ``inputs``."""
+        i = self.inputs
+        return (i.heatmap_channels(), i.num_frames, i.heatmap.size, i.heatmap.size)
 
     # ---- derived switches (what an ablation table reports) ----
     @property
@@ -220,6 +332,12 @@ class ModelConfig:
                               f"cross_attention.heads {self.cross_attention.heads}")
         if self.backbone.trainable_blocks < 0:
             raise ConfigError(f"{where}backbone.trainable_blocks must be >= 0")
+        self.inputs.validate(where)
+        if self.inputs.flip == "pose_and_rgb" and self.uses_rgb and self.backbone.trainable_blocks == 0:
+            raise ConfigError(f"{where}inputs.flip = 'pose_and_rgb' mirrors the frames, but with a frozen backbone "
+                              "(backbone.trainable_blocks = 0) the RGB comes from cached CLIP tokens, which cannot "
+                              "be mirrored (mirroring the pose alone would break the pose/RGB correspondence); "
+                              "set inputs.flip = 'none', or backbone.trainable_blocks > 0 (frames decoded per step)")
 
 
 def _from_dict(cls, data: Any, source: str, prefix: str):

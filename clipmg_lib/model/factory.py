@@ -6,6 +6,7 @@
     create_model("clipmg_tiny", ablation="no_gate", hidden_dim=128, backbone={"token_grid": 4})
     create_model("clipmg_vitb16", pretrained="/data/ViT-B-16.pt", backbone__quick_gelu=True)
     create_model("my_run/config.json")                       # any config file
+    model, pipelines = create_model_and_pipelines("clipmg_tiny")   # + its input pipelines (model.inputs)
 
 Overrides: ``ablation=`` (a name from ``configs/ablation/ablations.json``), ``pretrained=`` (shortcut for
 ``backbone.pretrained``), any top-level field, a section as a dict (merged), or ``section__field=``.
@@ -21,9 +22,10 @@ from ..core.paths import config_dir
 from .backbone import CLIPBackbone, load_open_clip
 from .clipmg import CLIPMG, count_parameters
 from .config import ConfigError, ModelConfig, deep_merge
+from .inputs import ModelPipelines, input_pipelines
 from .text import class_text_embeddings
 
-__all__ = ["create_model", "get_model_config", "list_models", "list_ablations", "count_parameters"]
+__all__ = ["create_model", "create_model_and_pipelines", "input_pipelines", "get_model_config", "list_models", "list_ablations", "count_parameters"]
 
 
 def _read_json(path: Path) -> dict:
@@ -122,3 +124,12 @@ def build_model(cfg: ModelConfig) -> CLIPMG:
 def create_model(name_or_path: str | Path | ModelConfig, **overrides: Any) -> CLIPMG:
     """Build a CLIP-MG model from a config name (see :func:`list_models`), a JSON path or a ModelConfig."""
     return build_model(get_model_config(name_or_path, **overrides))
+
+
+def create_model_and_pipelines(name_or_path: str | Path | ModelConfig,
+                               **overrides: Any) -> tuple[CLIPMG, ModelPipelines]:
+    """The model of :func:`create_model` and the pipelines of its config's ``inputs`` section
+    (:class:`~clipmg_lib.model.inputs.ModelPipelines`: ``train``/``eval`` pose pipelines, ``num_frames``, ...),
+    in the spirit of open_clip's ``create_model_and_transforms``."""
+    cfg = get_model_config(name_or_path, **overrides)
+    return build_model(cfg), input_pipelines(cfg)

@@ -3,6 +3,8 @@
 Training and evaluation go through the token cache of :mod:`clipmg_lib.train.features`; these helpers
 are for looking at a model on a few dozen clips:
 
+    model, pipelines = create_model_and_pipelines("clipmg_tiny")
+    dataset = clip_dataset(clips, root, model, pipelines)   # ClipDataset fed as the model's config says
     batch = encode_clips(model, dataset)          # dict: tokens (N,T,1+P,D), heatmap (N,C,T,H,W), labels, ...
     out = predict(model, batch)                   # dict of stacked forward outputs (logits, attn, gate, ...)
 """
@@ -14,12 +16,26 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ..data.dataset import collate_clips
+from ..data.dataset import ClipDataset, collate_clips
 from ..core.progress import progress_bar
 from ..core.workers import loader_kwargs
 from .clipmg import CLIPMG
+from .inputs import ModelPipelines
 
 KEEP = ("sample_id", "label", "frame_inds", "imgs")
+
+
+def clip_dataset(index, root, model: CLIPMG, pipelines: ModelPipelines, mode: str = "eval", seed: int = 0,
+                 **kwargs: Any) -> ClipDataset:
+    """A :class:`~clipmg_lib.data.dataset.ClipDataset` of ``index`` under ``root`` that feeds ``model`` what its
+    config's ``inputs`` say: ``pipelines.num_frames`` frames (at the backbone's ``image_size``; none without
+    RGB) and the ``mode`` pose pipeline (``eval`` or ``train``). ``kwargs`` go to ``ClipDataset``."""
+    pipeline = pipelines.eval if mode == "eval" else pipelines.train
+    image_size = model.image_size if model.backbone is not None else None
+    kwargs.setdefault("load_frames", model.backbone is not None)
+    kwargs.setdefault("layout", pipelines.layout)
+    return ClipDataset(index, root, num_frames=pipelines.num_frames, image_size=image_size, mode=mode, seed=seed,
+                       pose_pipeline=pipeline.build(seed), **kwargs)
 
 
 @torch.no_grad()
@@ -44,7 +60,7 @@ def encode_clips(model: CLIPMG, dataset: Dataset, batch_size: int = 16, num_work
         if model.pose_encoder is not None:
             if "heatmap" not in batch:
                 raise ValueError("encode_clips: the samples have no 'heatmap'; give ClipDataset a pose pipeline "
-                                 "ending in GeneratePoseHeatmap (clipmg_lib.pose.pipeline.build_pose_pipeline)")
+                                 "ending in GeneratePoseHeatmap (clip_dataset(index, root, model, pipelines))")
             heatmaps.append(torch.as_tensor(batch["heatmap"]).float())
         labels.append(torch.as_tensor(batch["label"]))
         ids += list(batch["sample_id"])

@@ -37,14 +37,19 @@ class ResBlock3d(nn.Module):
 
 
 class PoseEncoder3D(nn.Module):
-    """heatmap ``(B, C, T, H, W)`` -> ``(pose_embedding (B, d), pose_tokens (B, T, d))``."""
+    """heatmap ``(B, C, T, H, W)`` -> ``(pose_embedding (B, d), pose_tokens (B, T, d))``.
 
-    def __init__(self, cfg: PoseEncoderConfig, out_dim: int):
+    ``in_channels``, ``height``, ``width``: C, H, W of the heatmaps (the model config's ``inputs``:
+    :attr:`~clipmg_lib.model.config.ModelConfig.heatmap_shape`).
+    """
+
+    def __init__(self, cfg: PoseEncoderConfig, out_dim: int, in_channels: int, height: int, width: int):
         super().__init__()
         self.cfg = cfg
+        self.in_channels, self.height, self.width = int(in_channels), int(height), int(width)
         s, k = cfg.stem_stride, cfg.stem_kernel
         self.stem = nn.Sequential(
-            nn.Conv3d(cfg.in_channels, cfg.stem_channels, (1, k, k), stride=(1, s, s), padding=(0, k // 2, k // 2),
+            nn.Conv3d(self.in_channels, cfg.stem_channels, (1, k, k), stride=(1, s, s), padding=(0, k // 2, k // 2),
                       bias=False),
             nn.BatchNorm3d(cfg.stem_channels), nn.ReLU(inplace=True))
         stages, c = [], cfg.stem_channels
@@ -68,11 +73,10 @@ class PoseEncoder3D(nn.Module):
         return out
 
     def _check(self, heatmap: torch.Tensor) -> None:
-        cfg = self.cfg
-        if heatmap.ndim != 5 or heatmap.shape[1] != cfg.in_channels or \
-                tuple(heatmap.shape[-2:]) != (cfg.height, cfg.width):
-            raise ValueError(f"pose encoder expects heatmap (B, C={cfg.in_channels}, T, H={cfg.height}, "
-                             f"W={cfg.width}) (config pose.in_channels/height/width), got {tuple(heatmap.shape)}")
+        if heatmap.ndim != 5 or heatmap.shape[1] != self.in_channels or \
+                tuple(heatmap.shape[-2:]) != (self.height, self.width):
+            raise ValueError(f"pose encoder expects heatmap (B, C={self.in_channels}, T, H={self.height}, "
+                             f"W={self.width}) (config inputs.layout/heatmap), got {tuple(heatmap.shape)}")
 
     def forward(self, heatmap: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         self._check(heatmap)

@@ -2,7 +2,7 @@
 
 Item (a dict, collated by the default collate): ``tokens`` float32 (T, 1+P, D) - rows of the video's token
 store -, ``heatmap`` float32 (C, T, H, W) - PoseC3D volume of the skeleton on the same frames (drawn on the
-fly, after a per-window random affine in training) -, ``label`` int (0..31, 32 = background; -1 when
+fly by the per-sample steps of the model's pose pipeline: the config's random affine in training) -, ``label`` int (0..31, 32 = background; -1 when
 unknown), ``index`` int (row of ``windows``).
 
 Training (``mode='train'``) samples a random grid position per segment, seeded by ``(seed, epoch, i)``;
@@ -18,19 +18,20 @@ import torch
 from torch.utils.data import Dataset
 
 from ..data.shared_epoch import SharedEpoch
-from ..train.cached_dataset import heatmap_transform
-from ..train.features import POSE_LAYOUT
+from ..pose.pipeline import PosePipeline
 from .video_source import VideoSource
 from .windows import window_grid_positions
 
 
 class WindowDataset(Dataset):
     """Windows of several videos (see the module docstring). ``sources`` and ``tokens`` map video id to its
-    :class:`VideoSource` and token array (``FrameTokenStore.tokens``)."""
+    :class:`VideoSource` and token array (``FrameTokenStore.tokens``). ``pose_pipeline``: the model's train
+    or eval pipeline (``create_model_and_pipelines``; its per-sample steps run on each window's skeleton rows,
+    which the sources hold after its skeleton steps), or None without pose."""
 
     def __init__(self, windows: pd.DataFrame, sources: Mapping[int, VideoSource], tokens: Mapping[int, np.ndarray],
-                 num_frames: int, stride: int, heatmap_shape: Sequence[int] | None, mode: str = "eval",
-                 seed: int = 0, pose_augment: bool = True) -> None:
+                 num_frames: int, stride: int, pose_pipeline: PosePipeline | None, mode: str = "eval",
+                 seed: int = 0) -> None:
         if mode not in ("train", "eval"):
             raise ValueError(f"mode must be 'train' or 'eval', got {mode!r}")
         self.windows = windows.reset_index(drop=True)
@@ -47,8 +48,12 @@ class WindowDataset(Dataset):
         self._start = self.windows["start_frame"].to_numpy(np.int64)
         self._end = self.windows["end_frame"].to_numpy(np.int64)
         self._epoch = SharedEpoch(0)
-        self.pose_pipeline = (heatmap_transform(heatmap_shape, mode == "train", seed, pose_augment)
-                              if heatmap_shape is not None else None)
+        self.layout = pose_pipeline.layout if pose_pipeline is not None else None
+        wrong = sorted(v for v, src in self.sources.items() if pose_pipeline is not None and src.layout != self.layout)
+        if wrong:
+            raise ValueError(f"video(s) {wrong}: skeleton in layout {self.sources[wrong[0]].layout}, the pose pipeline "
+                             f"converts to {self.layout}; build the VideoSource with layout={self.layout!r}")
+        self.pose_pipeline = pose_pipeline.build_per_sample(seed) if pose_pipeline is not None else None
 
     def __getstate__(self) -> dict:
         """DataLoader workers get the token files' names, not copies of the (memory-mapped) arrays."""
@@ -88,7 +93,7 @@ class WindowDataset(Dataset):
             src = self.sources[v]
             frames = np.minimum(rows * self.stride, src.num_frames - 1)
             results = {"keypoint": src.keypoint[frames], "keypoint_score": src.keypoint_score[frames],
-                       "img_shape": src.img_shape, "layout": POSE_LAYOUT, "sample_id": self.sample_ids[i],
+                       "img_shape": src.img_shape, "layout": self.layout, "sample_id": self.sample_ids[i],
                        "epoch": self.epoch}
             item["heatmap"] = torch.from_numpy(self.pose_pipeline(results)["heatmap"])
         return item

@@ -28,6 +28,7 @@ from ..core.atomic import atomic_open
 from ..data.layout_on_disk import IMiGUELayout
 from ..eval.spotting_metrics import SPOT_COLUMNS
 from ..model.factory import create_model
+from ..model.inputs import input_pipelines
 from ..core.paths import dataset_root as resolve_root, results_dir as resolve_results
 from ..train.checkpoint import load_checkpoint, load_model_state
 from ..train.config import TrainConfig
@@ -128,16 +129,19 @@ def train_spotter(config: str | Path | SpotterConfig = "tiny_demo", dataset_root
     store = FrameTokenStore(model, cfg.frame_stride, cache_root, video_backend=tc.video_backend, progress=progress)
     layout = IMiGUELayout(root)
     with cpu_threads(tc, device):
-        sources = {v: VideoSource.from_dataset(layout, v) for v in train_videos + val_videos}
+        pipelines = input_pipelines(model.cfg)
+        sources = {v: VideoSource.from_dataset(layout, v, pipelines.layout) for v in train_videos + val_videos}
         tokens = {v: store.tokens(src) for v, src in sources.items()}
         t_tokens = time.perf_counter()
         train_w = video_windows(index, {v: sources[v] for v in train_videos}, cfg)
         val_w = video_windows(index, {v: sources[v] for v in val_videos}, cfg, seed_offset=1) if val_videos else None
-        common = dict(sources=sources, tokens=tokens, num_frames=model.cfg.num_frames, stride=cfg.frame_stride,
-                      heatmap_shape=model.heatmap_shape if model.cfg.uses_pose else None, seed=tc.seed,
-                      pose_augment=tc.pose_augment)
-        train_set = WindowDataset(train_w, mode="train", **common)
-        val_set = WindowDataset(val_w, mode="eval", **common) if val_w is not None else None
+        common = dict(sources=sources, tokens=tokens, num_frames=pipelines.num_frames, stride=cfg.frame_stride,
+                      seed=tc.seed)
+        uses_pose = model.cfg.uses_pose
+        train_set = WindowDataset(train_w, mode="train", **common,
+                                  pose_pipeline=pipelines.for_training(tc.pose_augment) if uses_pose else None)
+        val_set = (WindowDataset(val_w, mode="eval", **common, pose_pipeline=pipelines.eval if uses_pose else None)
+                   if val_w is not None else None)
         trainer = Trainer(model, tc, out_dir, train_set, val_set, dist_info=dist_info,
                           num_classes=model.num_classes, show_progress=progress)
         history = trainer.fit(resume=resume)
@@ -191,9 +195,10 @@ def classify_windows(model: SpottingModel, dataset: WindowDataset, batch_size: i
 def window_probabilities(spotter: Spotter, source: VideoSource, windows: pd.DataFrame) -> np.ndarray:
     """Softmax (N, 33) of the spotter's classifier on ``windows`` (``start_frame, end_frame``) of ``source``."""
     model = spotter.model
+    pipelines = input_pipelines(model.cfg)
     ds = WindowDataset(windows.assign(video=source.video), {source.video: source},
-                       {source.video: spotter.store.tokens(source)}, model.cfg.num_frames, spotter.config.frame_stride,
-                       model.heatmap_shape if model.cfg.uses_pose else None, mode="eval", seed=spotter.train_config.seed)
+                       {source.video: spotter.store.tokens(source)}, pipelines.num_frames, spotter.config.frame_stride,
+                       pipelines.eval if model.cfg.uses_pose else None, mode="eval", seed=spotter.train_config.seed)
     with cpu_threads(spotter.train_config, spotter.device):
         return classify_windows(model, ds, spotter.config.batch_size)
 
@@ -242,7 +247,8 @@ def spot_video_file(video_path: str | Path, run_dir: str | Path, skeleton_path: 
     end_frame, class, score``. ``skeleton_path``: its light_hand CSV / OpenPose xlsx or JSON folder; None runs
     the kit's mediapipe extractor first. ``video``: the id written in the ``video`` column."""
     spotter = load_spotter(run_dir, cache_root=cache_root)
-    return spot_video(spotter, VideoSource.from_files(video_path, skeleton_path, video))
+    layout = input_pipelines(spotter.model.cfg).layout
+    return spot_video(spotter, VideoSource.from_files(video_path, skeleton_path, video, joint_layout=layout))
 
 
 # ------------------------------------------------------------------------------------------ baselines

@@ -3,13 +3,15 @@
 Item (a dict, collated by the default collate):
 
 ``tokens``   float32 (T, 1+P, D)  frozen-CLIP tokens of the view (when the model has RGB)
-``heatmap``  float32 (C, T, H, W) PoseC3D-style volume of the view's skeleton (when the model has pose)
+``heatmap``  float32 (C, T, H, W) PoseC3D-style volume of the view's skeleton (when the model has pose):
+             the per-sample steps of the model's pose pipeline (after ``ConvertLayout``) run on the
+             cached skeleton
 ``label``    int; ``index`` int (row in the split); ``view`` int (which cached view was used)
 
 Training (``mode='train'``): for epoch ``e`` clip ``i`` uses view ``random<k>`` with
-``k = hash(seed, e, i) mod K`` - temporal augmentation without decoding video again - and the skeleton
-gets a per-clip random affine jitter seeded by ``(seed, e, sample_id)`` (PYSKL's RandomAffine), before
-the heatmap is drawn. Both depend only on ``(seed, epoch, clip)``, so resumed runs and DataLoader workers
+``k = hash(seed, e, i) mod K`` - temporal augmentation without decoding video again - and the training
+pipeline's random steps (the config's ``RandomAffine`` jitter; a ``Flip`` only for a model without RGB, as
+cached tokens cannot be mirrored) are seeded by ``(seed, e, sample_id)`` before the heatmap is drawn. Both depend only on ``(seed, epoch, clip)``, so resumed runs and DataLoader workers
 see exactly the same data. Evaluation (``mode='eval'``) uses one fixed view (``uniform`` by default).
 """
 from __future__ import annotations
@@ -21,33 +23,21 @@ import torch
 from torch.utils.data import Dataset
 
 from ..data.shared_epoch import SharedEpoch
-from ..pose.heatmap import GeneratePoseHeatmap
-from ..pose.transforms import Compose, RandomAffine
+from ..pose.pipeline import PosePipeline
 from .feature_cache import FeatureCacheError
-from .features import POSE_LAYOUT, SplitCaches
-
-
-def heatmap_transform(heatmap_shape: Sequence[int], train: bool, seed: int, augment: bool = True) -> Compose:
-    """The on-the-fly pose pipeline: ``[RandomAffine (train)] -> GeneratePoseHeatmap`` for (C, T, H, W)."""
-    c, _, h, w = heatmap_shape
-    gen = GeneratePoseHeatmap(size=(h, w), sigma=0.6, with_kp=True, with_limb=False, crop="person")
-    if gen.num_channels(POSE_LAYOUT) != c:
-        raise ValueError(f"the model expects {c} heatmap channels; {POSE_LAYOUT} joint maps give "
-                         f"{gen.num_channels(POSE_LAYOUT)}")
-    steps = [RandomAffine(scale=0.1, rotate=10.0, translate=0.05, seed=seed)] if (train and augment) else []
-    return Compose(steps + [gen])
+from .features import SplitCaches
 
 
 class CachedClipDataset(Dataset):
     """Clips of one split served from :class:`~clipmg_lib.train.features.SplitCaches` (see module docstring).
 
     ``views``: the cached views to draw from (train: ``random0..``; eval: one view, e.g. ``['uniform']``).
-    ``heatmap_shape``: (C, T, H, W) the model expects, or None for an RGB-only model.
+    ``pose_pipeline``: the model's train or eval pose pipeline (``create_model_and_pipelines``), or None for
+    an RGB-only model; its skeleton steps must be those the pose cache was built with.
     """
 
     def __init__(self, caches: SplitCaches, views: Sequence[str], mode: str = "eval", seed: int = 0,
-                 with_tokens: bool = True, heatmap_shape: Sequence[int] | None = None,
-                 pose_augment: bool = True) -> None:
+                 with_tokens: bool = True, pose_pipeline: PosePipeline | None = None) -> None:
         if mode not in ("train", "eval"):
             raise ValueError(f"mode must be 'train' or 'eval', got {mode!r}")
         if mode == "eval" and len(views) != 1:
@@ -59,13 +49,16 @@ class CachedClipDataset(Dataset):
         self.with_tokens = with_tokens
         if with_tokens and caches.tokens is None:
             raise FeatureCacheError("tokens requested but the split has no token cache (pose-only model?)")
-        if heatmap_shape is not None and caches.pose is None:
+        if pose_pipeline is not None and caches.pose is None:
             raise FeatureCacheError("heatmaps requested but the split has no pose cache")
-        self.heatmap_shape = tuple(heatmap_shape) if heatmap_shape is not None else None
-        self.pose_pipeline = (heatmap_transform(self.heatmap_shape, mode == "train", seed, pose_augment)
-                              if self.heatmap_shape else None)
+        if pose_pipeline is not None and caches.pose.fields.get("pipeline") != pose_pipeline.skeleton_steps():
+            raise FeatureCacheError(f"the pose cache {caches.pose.folder} holds skeletons of "
+                                    f"{caches.pose.fields.get('pipeline')}, the pipeline starts with "
+                                    f"{pose_pipeline.skeleton_steps()}; build the caches with the same pipelines")
+        self.layout = pose_pipeline.layout if pose_pipeline is not None else None
+        self.pose_pipeline = pose_pipeline.build_per_sample(seed) if pose_pipeline is not None else None
         self._token_views = [caches.tokens.view(v) for v in self.views] if with_tokens else None
-        self._pose_views = [caches.pose.view(v) for v in self.views] if self.heatmap_shape else None
+        self._pose_views = [caches.pose.view(v) for v in self.views] if pose_pipeline is not None else None
         if self._token_views and self._pose_views:
             for v, tv, pv in zip(self.views, self._token_views, self._pose_views):
                 if not np.array_equal(tv.column("frame_inds"), pv.column("frame_inds")):
@@ -98,7 +91,7 @@ class CachedClipDataset(Dataset):
         if self.pose_pipeline is not None:
             row = self._pose_views[k].get(i)
             results = {"keypoint": row["keypoint"], "keypoint_score": row["keypoint_score"],
-                       "img_shape": tuple(int(x) for x in row["img_shape"]), "layout": POSE_LAYOUT,
+                       "img_shape": tuple(int(x) for x in row["img_shape"]), "layout": self.layout,
                        "sample_id": self.sample_ids[i], "epoch": self.epoch}
             item["heatmap"] = torch.from_numpy(self.pose_pipeline(results)["heatmap"])
         return item

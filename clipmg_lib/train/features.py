@@ -5,8 +5,10 @@ to cache are drawn (:meth:`clipmg_lib.data.dataset.ClipDataset.frame_indices`), 
 one :meth:`~clipmg_lib.data.video.ClipReader.read` and split per view (5x less decoding than one pass per
 view for 1 + 4 views, since every pass seeks to the clip again; docs/PERFORMANCE.md), and the skeleton is
 taken on the same indices. The model's frozen ``encode_frames`` turns each view's frames into tokens
-(batched per view, on the GPU when there is one, bf16 autocast there), and the skeleton after
-``InterpolateMissing -> SelectFrames -> ConvertLayout`` is stored as it is (pixels, float32). Heatmaps are
+(batched per view, on the GPU when there is one, bf16 autocast there), and the skeleton after the skeleton
+steps of the model's pipelines (``inputs`` of its config: ``InterpolateMissing -> SelectFrames ->
+ConvertLayout``; :meth:`~clipmg_lib.pose.pipeline.PosePipeline.skeleton_steps`) is stored as it is (pixels,
+float32). Heatmaps are
 **not** cached: they are 1.1 MB per clip (22 x 8 x 56 x 56 float16) against 2.4 ms to draw them from the
 skeleton on this 2-core CPU, so :class:`~clipmg_lib.train.cached_dataset.CachedClipDataset` draws them on
 the fly (after the per-epoch pose jitter).
@@ -14,7 +16,7 @@ the fly (after the per-epoch pose jitter).
 Views: ``uniform`` (TSN evaluation sampling) and ``random0..random{K-1}`` (``ClipDataset(mode='train',
 seed)`` with ``set_epoch(k)``: one random frame per segment). Two caches, so that variants share what
 they can: ``tokens-<key>`` (keyed by the backbone's ``token_cache_key``) and ``pose-<key>`` (keyed by the
-pose settings). Both store ``frame_inds``; reading checks they agree, so RGB and pose of a view always come
+serialised skeleton steps and the skeleton source). Both store ``frame_inds``; reading checks they agree, so RGB and pose of a view always come
 from the same frames.
 """
 from __future__ import annotations
@@ -30,13 +32,12 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Subset
 
-from ..pose.transforms import Compose, ConvertLayout, InterpolateMissing, SelectFrames
 from ..core.progress import progress_bar
 from ..core.workers import loader_kwargs
 from .distributed import DistInfo, barrier, current_dist_info
+from ..model.inputs import ModelPipelines, input_pipelines
 from .feature_cache import FeatureCache, stable_hash
 
-POSE_LAYOUT = "openpose22"
 SHARD_SIZE = 256
 
 
@@ -80,14 +81,16 @@ def _collate(items: list[dict]) -> dict[str, Any]:
     return out
 
 
-def _dataset(index: pd.DataFrame, root: Path, num_frames: int, image_size: int | None, seed: int,
+def _dataset(index: pd.DataFrame, root: Path, pipelines: ModelPipelines, image_size: int | None, seed: int,
              skeleton_source: str, proxy_root: str | Path | None = None, video_backend: str = "pyav"):
-    """The split's ``ClipDataset`` (frames are read by :class:`_ClipViews`, all views of a clip at once)."""
+    """The split's ``ClipDataset`` running the skeleton steps (frames are read by :class:`_ClipViews`, all
+    views of a clip at once)."""
     from ..data.dataset import ClipDataset
 
-    pipeline = Compose([InterpolateMissing(), SelectFrames(), ConvertLayout(POSE_LAYOUT)])
-    return ClipDataset(index, root, num_frames=num_frames, image_size=image_size, mode="eval", seed=seed,
-                       skeleton_source=skeleton_source, pose_pipeline=pipeline, load_frames=False,
+    return ClipDataset(index, root, num_frames=pipelines.num_frames, image_size=image_size, mode="eval", seed=seed,
+                       skeleton_source=skeleton_source, layout=pipelines.layout,
+                       pose_pipeline=pipelines.eval.build_skeleton(),
+                       load_frames=False,
                        proxy_root=proxy_root, video_backend=video_backend)
 
 
@@ -138,7 +141,8 @@ def build_split_caches(model: torch.nn.Module, index: pd.DataFrame, dataset_root
                        cache_root: str | Path, *, seed: int = 0, skeleton_source: str = "dataset",
                        batch_size: int = 32, num_workers: int = 0, dist_info: DistInfo | None = None,
                        progress: bool = True, need_tokens: bool | None = None, need_pose: bool = True,
-                       proxy_root: str | Path | None = None, video_backend: str = "pyav") -> SplitCaches:
+                       proxy_root: str | Path | None = None, video_backend: str = "pyav",
+                       pipelines: ModelPipelines | None = None) -> SplitCaches:
     """Make sure the tokens and skeletons of ``views`` of the clips in ``index`` are cached; return the caches.
 
     ``model``: a CLIP-MG model (only ``encode_frames``/``preprocess`` and its config are used). The
@@ -147,20 +151,23 @@ def build_split_caches(model: torch.nn.Module, index: pd.DataFrame, dataset_root
     Shards already on disk are skipped, so an interrupted build resumes and a finished one costs a few
     file checks. ``proxy_root``: read frames from seek-friendly proxies where they exist
     (:mod:`clipmg_lib.data.video_proxy`; same frame indices). ``video_backend``: the decoder. A proxy is a
-    re-encode and decoders differ by ~1 grey level, so both enter the token cache key.
+    re-encode and decoders differ by ~1 grey level, so both enter the token cache key. ``pipelines``: the
+    model's input pipelines (default: those of ``model.cfg``); frames per clip, sampling and the skeleton
+    steps come from them, and the pose-cache key hashes the skeleton steps' serialised config.
     """
     dist_info = dist_info or current_dist_info()
     root = Path(dataset_root).resolve()
     index = index.reset_index(drop=True)
     ids = index["sample_id"].astype(str).tolist()
-    num_frames = int(model.cfg.num_frames)
+    pipelines = pipelines or input_pipelines(model.cfg)
+    num_frames = pipelines.num_frames
     uses_rgb = model.backbone is not None
     need_tokens = uses_rgb if need_tokens is None else (need_tokens and uses_rgb)
     if need_tokens and not model.tokens_cacheable:
         raise ValueError(f"{model.cfg.name}: the backbone trains (trainable_blocks > 0), so its tokens change "
                          "every step and cannot be cached; use the frame pipeline (cache_tokens=False)")
     common = {"dataset_root": str(root), "clips": index_fingerprint(index), "num_frames": num_frames,
-              "sampling": {"uniform": "TSN segment centres", "random": "ClipDataset train mode", "seed": int(seed)}}
+              "sampling": {"method": pipelines.sampling, "seed": int(seed)}}
     tokens = pose = None
     if need_tokens:
         tokens = FeatureCache(cache_root, "tokens", {**common, "backbone": model.token_cache_key,
@@ -170,8 +177,7 @@ def build_split_caches(model: torch.nn.Module, index: pd.DataFrame, dataset_root
                               ids, SHARD_SIZE)
     if need_pose:
         pose = FeatureCache(cache_root, "pose", {**common, "skeleton_source": skeleton_source,
-                                                 "pipeline": ["InterpolateMissing", "SelectFrames",
-                                                              f"ConvertLayout({POSE_LAYOUT})"]}, ids, SHARD_SIZE)
+                                                 "pipeline": pipelines.skeleton_config()}, ids, SHARD_SIZE)
     device = dist_info.device
     if need_tokens:
         model.backbone.to(device)
@@ -185,7 +191,7 @@ def build_split_caches(model: torch.nn.Module, index: pd.DataFrame, dataset_root
     if not todo_views:
         return SplitCaches(index=index, tokens=tokens, pose=pose, views=views)
     t0 = time.perf_counter()
-    ds = _dataset(index, root, num_frames, int(model.image_size) if uses_rgb else None, seed, skeleton_source,
+    ds = _dataset(index, root, pipelines, int(model.image_size) if uses_rgb else None, seed, skeleton_source,
                   proxy_root, video_backend)
     ref = tokens if tokens is not None else pose
     shards = sorted(set().union(*tok_todo.values(), *pose_todo.values()))

@@ -4,8 +4,9 @@ whose tokens change every step and therefore cannot be cached.
 Item: ``frames`` float32 (T, 3, S, S) CLIP-normalised (the model's ``mean``/``std``), ``heatmap`` float32
 (C, T, H, W) (when the model has pose), ``label``, ``index``. Training samples frames TSN-style at random
 per ``(seed, epoch, clip)`` (``ClipDataset(mode='train')``), evaluation at segment centres, so the data
-seen per epoch matches the cached path's; pose jitter and heatmaps are those of
-:class:`~clipmg_lib.train.cached_dataset.CachedClipDataset`. Much slower per epoch than the cache (every
+seen per epoch matches the cached path's. The pose (and, with ``inputs.flip = 'pose_and_rgb'``, the frames:
+``Flip`` mirrors ``imgs`` with the skeleton) goes through the whole ``pose_pipeline`` of the model
+(``create_model_and_pipelines``). Much slower per epoch than the cache (every
 epoch decodes video and runs the whole ViT): use it only when the backbone is fine-tuned.
 """
 from __future__ import annotations
@@ -18,17 +19,17 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from ..pose.transforms import Compose, ConvertLayout, InterpolateMissing, SelectFrames
-from .cached_dataset import heatmap_transform
-from .features import POSE_LAYOUT
+from ..pose.pipeline import PosePipeline
 
 
 class FrameClipDataset(Dataset):
-    """Clips of one split decoded on the fly (see the module docstring)."""
+    """Clips of one split decoded on the fly (see the module docstring). ``pose_pipeline``: the model's train
+    or eval pipeline (None: frames only, as they are). ``with_heatmap`` False (an RGB-only model) runs the
+    pipeline without its ``GeneratePoseHeatmap`` (a ``Flip`` still mirrors the frames)."""
 
     def __init__(self, index: pd.DataFrame, dataset_root: str | Path, num_frames: int, image_size: int,
                  mean: Sequence[float], std: Sequence[float], mode: str = "eval", seed: int = 0,
-                 heatmap_shape: Sequence[int] | None = None, pose_augment: bool = True,
+                 pose_pipeline: PosePipeline | None = None, with_heatmap: bool = True,
                  skeleton_source: str = "dataset", video_backend: str = "pyav",
                  proxy_root: str | Path | None = None) -> None:
         from ..data.dataset import ClipDataset
@@ -36,13 +37,15 @@ class FrameClipDataset(Dataset):
         self.index = index.reset_index(drop=True)
         self.labels = self.index["label"].to_numpy(np.int64)
         self.sample_ids = self.index["sample_id"].astype(str).tolist()
-        steps = [InterpolateMissing(), SelectFrames(), ConvertLayout(POSE_LAYOUT)]
-        if heatmap_shape is not None:
-            steps.append(heatmap_transform(heatmap_shape, mode == "train", seed, pose_augment))
+        with_heatmap = with_heatmap and pose_pipeline is not None
+        if pose_pipeline is not None and not with_heatmap:
+            pose_pipeline = PosePipeline(tuple(s for s in pose_pipeline.steps if s["type"] != "GeneratePoseHeatmap"))
+        pipeline = pose_pipeline.build(seed) if pose_pipeline is not None else None
         self.clips = ClipDataset(self.index, dataset_root, num_frames=num_frames, image_size=image_size, mode=mode,
-                                 seed=seed, skeleton_source=skeleton_source, pose_pipeline=Compose(steps),
+                                 seed=seed, skeleton_source=skeleton_source, pose_pipeline=pipeline,
+                                 **({"layout": pose_pipeline.layout} if pose_pipeline is not None else {}),
                                  video_backend=video_backend, proxy_root=proxy_root)
-        self.with_heatmap = heatmap_shape is not None
+        self.with_heatmap = with_heatmap
         self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
 

@@ -26,6 +26,7 @@ from torch.utils.data import Dataset
 
 from ..core.atomic import atomic_open
 from ..eval import metrics as M
+from ..model.inputs import ModelPipelines, input_pipelines
 from ..core.paths import cache_dir, dataset_root as resolve_root, results_dir as resolve_results
 from .cached_dataset import CachedClipDataset
 from .config import TrainConfig
@@ -111,10 +112,20 @@ def load_index(dataset_root: str | Path | None = None, on_bad_data: str = "error
 
 def create_model_for(config: TrainConfig) -> torch.nn.Module:
     """The run's model with its trainable weights drawn from ``config.seed`` (the frozen CLIP is not)."""
-    from ..model.factory import create_model
+    return create_model_and_pipelines_for(config)[0]
+
+
+def create_model_and_pipelines_for(config: TrainConfig) -> tuple[torch.nn.Module, ModelPipelines]:
+    """The run's model (as :func:`create_model_for`) and its input pipelines (the model config's ``inputs``)."""
+    from ..model.factory import create_model_and_pipelines
 
     seed_everything(config.seed)
-    return create_model(config.model, **config.model_overrides)
+    return create_model_and_pipelines(config.model, **config.model_overrides)
+
+
+def run_pipelines(model) -> ModelPipelines:
+    """The input pipelines of a built model (those of its config's ``inputs``)."""
+    return input_pipelines(model.cfg)
 
 
 def model_inputs(model) -> tuple[bool, bool]:
@@ -150,7 +161,7 @@ def prepare_caches(model, index: pd.DataFrame, config: TrainConfig, dataset_root
                                             batch_size=config.cache_batch_size, num_workers=config.num_workers,
                                             dist_info=dist_info, progress=progress, need_tokens=uses_tokens,
                                             need_pose=uses_pose, proxy_root=config.proxy_root,
-                                            video_backend=config.video_backend)
+                                            video_backend=config.video_backend, pipelines=run_pipelines(model))
     return out
 
 
@@ -158,19 +169,21 @@ def make_dataset(caches: SplitCaches, model, config: TrainConfig, train: bool, v
     """The cached dataset of a split: training draws one of the random views per epoch, evaluation reads ``view``."""
     uses_tokens, uses_pose = model_inputs(model)
     views = view_names(config.train_views, with_uniform=False) if train else [view]
+    pipelines = run_pipelines(model)
+    pipeline = pipelines.for_training(config.pose_augment) if train else pipelines.eval
     return CachedClipDataset(caches, views, mode="train" if train else "eval", seed=config.seed,
-                             with_tokens=uses_tokens, heatmap_shape=model.heatmap_shape if uses_pose else None,
-                             pose_augment=config.pose_augment)
+                             with_tokens=uses_tokens, pose_pipeline=pipeline if uses_pose else None)
 
 
 def frame_dataset(part: pd.DataFrame, model, config: TrainConfig, dataset_root: str | Path | None,
                   train: bool) -> FrameClipDataset:
     """The decode-every-access dataset of a split, for a model whose backbone trains."""
     _, uses_pose = model_inputs(model)
-    return FrameClipDataset(part, resolve_root(dataset_root), model.cfg.num_frames, model.image_size, model.mean,
+    pipelines = run_pipelines(model)
+    pipeline = pipelines.for_training(config.pose_augment) if train else pipelines.eval
+    return FrameClipDataset(part, resolve_root(dataset_root), pipelines.num_frames, model.image_size, model.mean,
                             model.std, mode="train" if train else "eval", seed=config.seed,
-                            heatmap_shape=model.heatmap_shape if uses_pose else None,
-                            pose_augment=config.pose_augment, skeleton_source=config.skeleton_source,
+                            pose_pipeline=pipeline, with_heatmap=uses_pose, skeleton_source=config.skeleton_source,
                             video_backend=config.video_backend, proxy_root=config.proxy_root)
 
 
