@@ -1,9 +1,9 @@
 """Windows of long videos as a torch Dataset over the token store: one item per window.
 
 Item (a dict, collated by the default collate): ``tokens`` float32 (T, 1+P, D) - rows of the video's token
-store -, ``heatmap`` float32 (C, T, H, W) - PoseC3D volume of the skeleton on the same frames (drawn on the
-fly by the per-sample steps of the model's pose pipeline: the config's random affine in training) -, ``label`` int (0..31, 32 = background; -1 when
-unknown), ``index`` int (row of ``windows``).
+store -, ``heatmap`` float32 (C, T, H, W) - PoseC3D volume of the skeleton on the same frames, drawn on the
+fly by the per-sample steps of the model's pose pipeline (in training, the config's random affine) -,
+``label`` int (0..31, 32 = background; -1 when unknown), ``index`` int (row of ``windows``).
 
 Training (``mode='train'``) samples a random grid position per segment, seeded by ``(seed, epoch, i)``;
 evaluation takes segment centres. ``windows``: ``video, start_frame, end_frame[, label]``.

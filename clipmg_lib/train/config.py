@@ -48,6 +48,9 @@ class TrainConfig:
     threads spin-wait for each other: one epoch of the tiny demo took 29-80 s with 2 threads and 10 s with 1
     under the same load (``tiny_demo`` uses 1).
 
+    Pose: the transforms are the model config's (``inputs``); ``pose_augment`` False trains without the
+    random ones (``RandomAffine``, ``Flip``).
+
     Skeletons: ``skeleton_source`` is ``'dataset'`` (the release's files) or ``'mediapipe'`` (the kit's own
     extraction under ``<root>/mediapipe_skeleton``).
 
