@@ -62,8 +62,8 @@ lab: demo-data  ## JupyterLab on the kit (127.0.0.1:8888): notebooks/ to run, re
 test-fast: $(STAMP)  ## unit tests not marked slow (under 2 minutes on a 2-core CPU)
 	$(PY) -m pytest tests -m "not slow" -p no:cacheprovider -p no:nbval
 
-bench: demo-data  ## benchmarks (not part of the tests)
-	$(PY) -m bench
+bench: demo-data  ## benchmarks (not part of the tests); make bench BENCH_ARGS=--scale adds full-size iMiGUE
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean-results:  ## remove everything a run wrote to $(RESULTS) (keeps README.md and reference/)
 	find $(RESULTS) -mindepth 1 -maxdepth 1 ! -name README.md ! -name reference -exec rm -rf {} +

@@ -7,7 +7,7 @@ on the first run and cached under ``bench/out/``. Each module prints its own tab
 interleaved rounds, side-by-side speed-ups) and writes ``bench/out/<module>.json``; this runner ends with
 the headline ratio of each.
 
-    .venv/bin/python -m bench [--only video training] [--quick] [--run-chain] [--timeout 600]
+    .venv/bin/python -m bench [--only video training] [--quick] [--run-chain] [--scale] [--timeout 600]
 """
 from __future__ import annotations
 
@@ -29,9 +29,12 @@ BENCHMARKS = [
     ("workers", "bench.bench_workers", "DataLoader worker start-up and persistent epoch: fork vs forkserver vs spawn"),
     ("spotting", "bench.bench_spotting", "spotting a long 720p video: token store vs naive windows; frames/s vs real time"),
     ("chain", "bench.bench_chain", "demo chain wall time per notebook"),
+    ("scale", "bench.bench_scale", "iMiGUE at full size (simulated): index, skeleton forms, npy store, 8 workers"),
 ]
+#: benchmarks run only when asked for (--scale or --only NAME): they need minutes and gigabytes of disk.
+ON_REQUEST = {"scale"}
 #: benchmarks that accept --quick (all of them, bench_pose included).
-COMMON_FLAGS = {"video", "pose", "training", "inference", "workers", "spotting", "chain"}
+COMMON_FLAGS = {"video", "pose", "training", "inference", "workers", "spotting", "chain", "scale"}
 
 
 def _headline(name: str) -> str:
@@ -56,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run-chain", action="store_true",
                     help="bench_chain runs the demo chain into a temp folder instead of reading results/")
     ap.add_argument("--timeout", type=float, default=600, help="seconds allowed to each benchmark")
+    ap.add_argument("--scale", action="store_true",
+                    help="also run bench_scale: the full-size simulated iMiGUE (generated once under $CLIPMG_SCALE_ROOT)")
     args = ap.parse_args(argv)
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
@@ -66,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     t_all = time.perf_counter()
     for name, module, what in BENCHMARKS:
         if args.only and name not in args.only:
+            continue
+        if name in ON_REQUEST and not args.scale and not (args.only and name in args.only):
             continue
         print(f"\n{'=' * 100}\n[bench] {name}: {what}\n{'=' * 100}", flush=True)
         if not (BENCH_DIR / f"{module.split('.')[-1]}.py").exists():
@@ -79,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             cmd.append("--run-chain")
         # running the demo chain takes 10-15 min on a 2-core CPU: more than one benchmark's usual allowance
         timeout = max(args.timeout, 2400) if name == "chain" and args.run_chain else args.timeout
+        timeout = max(timeout, 3600) if name == "scale" else timeout  # generation + five steps at full size
         t0 = time.perf_counter()
         try:
             rc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, timeout=timeout).returncode

@@ -138,7 +138,7 @@ def test_openpose_xlsx_round_trip(tmp_path):
     data[3, 100:] = 0
     skeleton = Skeleton(data, "openpose137")
     write_openpose_xlsx(tmp_path / "5_openpose.xlsx", skeleton)
-    back = read_openpose_xlsx(tmp_path / "5_openpose.xlsx", progress=False)
+    back = read_openpose_xlsx(tmp_path / "5_openpose.xlsx")
     assert back.layout == "openpose137"
     np.testing.assert_allclose(back.data, data, rtol=0, atol=1e-4)
 

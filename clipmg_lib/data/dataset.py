@@ -17,9 +17,11 @@ The sample dict is the contract of docs/ARCHITECTURE.md (PYSKL style)::
 ``pose_pipeline`` (e.g. ``clipmg_lib.pose.transforms.Compose``) is applied last; its ``SelectFrames`` cuts
 the skeleton down to ``frame_inds`` after interpolating missing joints over the whole clip.
 
-Skeletons are read once per video and kept in memory in the requested layout (a 14-minute video is about
-5 MB in ``openpose22``; all of iMiGUE about 2 GB). Call :meth:`ClipDataset.preload_skeletons` before
-creating DataLoader workers to read them once in the parent: forked workers then share those pages.
+Skeletons are read once per video and kept in the requested layout (a 14-minute video is about 5 MB in
+``openpose22``; all of iMiGUE about 0.85 GB). Held in memory, every DataLoader worker (forkserver or spawn,
+:mod:`clipmg_lib.core.workers`) parses and keeps its own copy. With ``skeleton_store`` (converted once by
+``python -m clipmg_lib.data.skeleton_store``) they are memory-mapped ``.npy`` files instead: no parsing,
+one copy in the page cache shared by all workers (docs/PERFORMANCE.md has the measured peak memory).
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ from .layouts import get_layout
 from .shared_epoch import SharedEpoch
 from .skeleton import Skeleton
 from .skeleton_io import read_light_hand_csv, read_skeleton
+from .skeleton_store import SkeletonStore
 from .video import ClipReader, sample_frame_indices
 from .video_proxy import ProxySpec
 from ..core.progress import progress_bar
@@ -62,6 +65,9 @@ class ClipDataset(Dataset):
     video with a proxy there is read from it (same frame indices, ~10x faster random clip access on long
     videos, see docs/PERFORMANCE.md), and ``img_shape`` stays the original video's, since keypoints are in
     its pixels. ``proxy_spec`` selects which proxies (default :class:`~clipmg_lib.data.video_proxy.ProxySpec`).
+    ``skeleton_store``: a :class:`~clipmg_lib.data.skeleton_store.SkeletonStore` of this root's converted
+    skeletons (``skeleton_source='dataset'``): whole-video skeletons are then memory-mapped, not parsed and
+    copied, so DataLoader workers share them (workers get the store, not the arrays).
     """
 
     def __init__(self, index: pd.DataFrame, root: str | os.PathLike | IMiGUELayout, num_frames: int = 8,
@@ -69,7 +75,7 @@ class ClipDataset(Dataset):
                  layout: str = "openpose22", pose_pipeline: Callable[[dict], dict] | None = None,
                  load_frames: bool = True, resize: str = "square", video_cache_size: int = 4,
                  video_backend: str = "pyav", proxy_root: str | os.PathLike | None = None,
-                 proxy_spec: ProxySpec | None = None) -> None:
+                 proxy_spec: ProxySpec | None = None, skeleton_store: "SkeletonStore | None" = None) -> None:
         missing = [c for c in CLIP_INDEX_COLUMNS if c not in index.columns]
         if missing:
             raise ValueError(f"ClipDataset: the index lacks column(s) {missing}; build it with build_clip_index")
@@ -91,6 +97,7 @@ class ClipDataset(Dataset):
         self.load_frames = load_frames
         self.reader = ClipReader(self.layout_on_disk, size=image_size, resize=resize, cache_size=video_cache_size,
                                  backend=video_backend, proxy_root=proxy_root, proxy_spec=proxy_spec)
+        self.skeleton_store = skeleton_store
         self._skeletons: dict[int, Skeleton] = {}
         self._img_shapes: dict[int, tuple[int, int]] = {}
         # plain arrays: cheap row access in __getitem__ (DataFrame.iloc is slow per call)
@@ -132,12 +139,20 @@ class ClipDataset(Dataset):
         """The whole video's skeleton in ``self.layout`` (read once, then cached)."""
         vid = int(vid)
         sk = self._skeletons.get(vid)
+        if sk is None and self.skeleton_store is not None and self.skeleton_source == "dataset":
+            sk = self._skeletons[vid] = self.skeleton_store.skeleton(vid, self.layout)  # memory-mapped, shared
         if sk is None:
             path = self.skeleton_file(vid)
             raw = read_light_hand_csv(path) if self.skeleton_source == "mediapipe" else read_skeleton(path)
             sk = raw.to(self.layout)
             self._skeletons[vid] = sk
         return sk
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        if self.skeleton_store is not None:  # workers map the store themselves: never pickle mapped arrays
+            state["_skeletons"] = {}
+        return state
 
     def preload_skeletons(self, progress: bool = True) -> None:
         """Read every video's skeleton now (before forking DataLoader workers, so they share the arrays)."""

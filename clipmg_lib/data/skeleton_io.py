@@ -170,8 +170,7 @@ def write_light_hand_csv(path: str | os.PathLike, skeleton: Skeleton, header: bo
 
 # ----------------------------------------------------------------------------------------- openpose xlsx
 
-def read_openpose_xlsx(path: str | os.PathLike, img_shape: tuple[int, int] | None = None,
-                       progress: bool = True) -> Skeleton:
+def read_openpose_xlsx(path: str | os.PathLike, img_shape: tuple[int, int] | None = None) -> Skeleton:
     """``{vid}_openpose.xlsx`` (first sheet, no header, (T, 411)) -> ``Skeleton`` (T, 137, 3), ``openpose137``.
 
     Empty cells (openpyxl gives ``None``) are read as 0, i.e. a missing joint. openpyxl parses about
@@ -189,9 +188,7 @@ def read_openpose_xlsx(path: str | os.PathLike, img_shape: tuple[int, int] | Non
     try:
         ws = wb.worksheets[0]
         rows = []
-        bar = progress_bar(ws.iter_rows(values_only=True), total=ws.max_row, desc=f"xlsx {path.name}", unit="row",
-                           disable=not progress, leave=False)
-        for lineno, row in enumerate(bar, start=1):
+        for lineno, row in enumerate(ws.iter_rows(values_only=True), start=1):  # no per-row bar: callers show one per file set
             while row and row[-1] is None:
                 row = row[:-1]
             if not row:

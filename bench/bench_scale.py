@@ -1,0 +1,316 @@
+"""iMiGUE at full size (simulated): index build, skeleton forms, the npy store, 8 DataLoader workers, submission.
+
+    python -m bench.bench_scale [--root /tmp/clipmg_imigue_full] [--official-csv labels_20200831.csv]
+                                [--steps index forms convert memory submission] [--quick]
+    python -m bench --scale        (the same, from the runner)
+
+The root is the full-size simulated iMiGUE of :mod:`clipmg_lib.demo.full_size` (359 videos at their real
+lengths, 18,498 clips; generated first if ``--root`` has none: several minutes, outside the checkout).
+Each step runs in its own Python process; its wall time and peak RSS (``ru_maxrss`` of that process and its
+children, from ``os.wait4``) are measured from outside. Steps:
+
+``index``       ``build_clip_index(root)`` with every check (label CSVs against the official CSV, every
+                skeleton's length, every mp4's frame count): seconds and peak RSS.
+``forms``       one median-length video's skeleton read from each form (xlsx, light_hand CSV, OpenPose JSON
+                folder, converted npy: full read and memory map), seconds per file and per frame; a dataset
+                pass = per-frame cost x all frames (the CSV pass is also measured over every video).
+``convert``     the one-time conversion into the npy store (2 processes), then the resume run.
+``memory``      main + 8 DataLoader workers (``clipmg_lib.core.workers.loader_kwargs(8)``, forkserver) over
+                the 13,935 training-subject clips, skeletons only: in memory (parsed once in the parent,
+                as ``preload_skeletons`` does; each worker receives its copy) against the npy store
+                (memory-mapped). Peak of the SUM over the processes of PSS (proportional set size: shared
+                pages counted once in total) and of RSS, sampled every 0.2 s from ``/proc/<pid>/smaps_rollup``.
+``submission``  the MiGA submission CSV of the test split (``write_submission_csv``), rows counted back.
+
+Results: ``bench/out/bench_scale.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from bench.common import OUT_DIR, REPO_ROOT, print_machine, write_results
+
+DEFAULT_ROOT = Path(os.environ.get("CLIPMG_SCALE_ROOT", Path(tempfile.gettempdir()) / "clipmg_imigue_full"))
+STEPS = ("index", "forms", "convert", "memory", "submission")
+
+
+# ------------------------------------------------------------------------------------------- helpers
+def _proc_mem(pid: int) -> tuple[int, int]:
+    """(PSS, RSS) in bytes of one process (0, 0 if it is gone)."""
+    pss = rss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    pss = int(line.split()[1]) * 1024
+                elif line.startswith("Rss:"):
+                    rss = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return pss, rss
+
+
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                kids = [int(x) for x in f.read().split()]
+        except OSError:
+            kids = []
+        out.extend(kids)
+        todo.extend(kids)
+    return out
+
+
+class MemorySampler:
+    """Peak of the summed PSS / RSS of this process and all its descendants, sampled in a thread."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval, self.peak_pss, self.peak_rss, self.peak_procs = interval, 0, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = os.getpid()
+        while not self._stop.is_set():
+            pids = [me] + _descendants(me)
+            mem = [_proc_mem(p) for p in pids]
+            pss, rss = sum(m[0] for m in mem), sum(m[1] for m in mem)
+            if pss > self.peak_pss:
+                self.peak_pss, self.peak_procs = pss, len(pids)
+            self.peak_rss = max(self.peak_rss, rss)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "MemorySampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _run_step(step: str, args: argparse.Namespace, extra: list[str] | None = None) -> dict:
+    """Run one step in a child process; its JSON result plus wall seconds and peak RSS from wait4."""
+    cmd = [sys.executable, "-m", "bench.bench_scale", "--step", step, "--root", str(args.root)] + (extra or [])
+    if args.quick:
+        cmd.append("--quick")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1", "CLIPMG_PROGRESS": "summary"})
+    timer = threading.Timer(args.timeout, proc.kill)  # nothing hangs: past the deadline the step is killed
+    timer.start()
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)  # the child's own peak RSS (ru_maxrss, KiB on Linux)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    timer.cancel()
+    wall = time.perf_counter() - t0
+    maxrss_kb = usage.ru_maxrss
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    result = json.loads(lines[-1]) if lines else {"error": f"exit {proc.returncode}, no result"}
+    return {"step": step, "wall_seconds": round(wall, 2), "process_peak_rss_mb": round(maxrss_kb / 1024, 1),
+            "rc": proc.returncode, **result}
+
+
+# --------------------------------------------------------------------------------------------- steps
+def step_index(root: Path, quick: bool) -> dict:
+    import resource
+
+    from clipmg_lib.data.clip_index import build_clip_index, index_summary
+
+    t0 = time.perf_counter()
+    index = build_clip_index(root, progress=False, on_bad_data="skip")
+    secs = time.perf_counter() - t0
+    return {"seconds": round(secs, 2), "clips": len(index), "videos": int(index.video.nunique()),
+            "skipped": len(index.attrs["skipped"]),
+            "per_split": index.split.value_counts().to_dict(),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "summary": index_summary(index).to_dict(orient="records")}
+
+
+def step_forms(root: Path, quick: bool) -> dict:
+    import numpy as np
+
+    from clipmg_lib.data.layout_on_disk import IMiGUELayout
+    from clipmg_lib.data.skeleton import Skeleton
+    from clipmg_lib.data.skeleton_io import read_light_hand_csv, read_openpose_json_dir, read_openpose_xlsx
+    from clipmg_lib.data.skeleton_store import SkeletonStore, convert_skeletons, store_dir
+
+    m = json.loads((root / "full_size_manifest.json").read_text())
+    layout = IMiGUELayout(root)
+    frames = {v["video"]: v["num_frames"] for v in m["videos"]}
+    total_frames = sum(frames.values())
+    out: dict = {"total_frames": total_frames, "files": {}}
+
+    def timed(form: str, vid: int, fn) -> None:
+        t0 = time.perf_counter()
+        sk = fn()
+        secs = time.perf_counter() - t0
+        n = frames[vid]
+        assert sk.num_frames == n, (form, sk.num_frames, n)
+        out["files"][form] = {"video": vid, "frames": n, "seconds": round(secs, 3),
+                              "us_per_frame": round(1e6 * secs / n, 2),
+                              "dataset_pass_seconds_estimated": round(secs / n * total_frames, 1)}
+
+    if m["xlsx_videos"]:
+        vid = m["xlsx_videos"][0]
+        timed("xlsx", vid, lambda: read_openpose_xlsx(layout.openpose_xlsx(vid)))
+        timed("light_hand_csv (same video)", vid, lambda: read_light_hand_csv(layout.light_hand_csv(vid)))
+    if m["json_videos"]:
+        vid = m["json_videos"][0]
+        timed("openpose_json_folder", vid, lambda: read_openpose_json_dir(layout.openpose_json_dir(vid), progress=False))
+    vid = (m["xlsx_videos"] or m["json_videos"] or [m["videos"][0]["video"]])[0]
+    store = store_dir(root)
+    convert_skeletons(root, store, videos=[vid], progress=False)
+    st = SkeletonStore(store)
+    timed("npy (np.load, full read)", vid, lambda: Skeleton(np.load(store / f"{vid:04d}.npy", allow_pickle=False),
+                                                           st.meta(vid)["layout"]))
+    timed("npy (memory map)", vid, lambda: st.skeleton(vid))
+    # a measured dataset pass over every video's light_hand CSV
+    vids = sorted(frames) if not quick else sorted(frames)[:20]
+    t0 = time.perf_counter()
+    n = 0
+    for v in vids:
+        n += read_light_hand_csv(layout.light_hand_csv(v)).num_frames
+    secs = time.perf_counter() - t0
+    out["csv_pass_measured"] = {"videos": len(vids), "frames": n, "seconds": round(secs, 1),
+                                "us_per_frame": round(1e6 * secs / n, 2)}
+    return out
+
+
+def step_convert(root: Path, quick: bool) -> dict:
+    import shutil
+
+    from clipmg_lib.data.skeleton_store import convert_skeletons, store_dir
+
+    out = store_dir(root)
+    if out.exists():
+        shutil.rmtree(out)
+    first = convert_skeletons(root, out, workers=2, progress=False)
+    again = convert_skeletons(root, out, workers=2, progress=False)
+    size = sum(p.stat().st_size for p in out.glob("*.npy"))
+    return {"store": str(out), "first": first, "resume": again, "store_gb": round(size / 1e9, 3)}
+
+
+def _memory_run(root: Path, use_store: bool, batches: int | None) -> dict:
+    import numpy as np
+    import torch
+
+    from clipmg_lib.core.workers import loader_kwargs
+    from clipmg_lib.data.clip_index import build_clip_index
+    from clipmg_lib.data.dataset import ClipDataset, collate_clips
+    from clipmg_lib.data.skeleton_store import SkeletonStore, store_dir
+
+    index = build_clip_index(root, check_lengths=False, progress=False)
+    train = index[index.split != "test"].reset_index(drop=True)
+    store = SkeletonStore(store_dir(root)) if use_store else None
+    ds = ClipDataset(train, root, load_frames=False, mode="train", skeleton_store=store)
+    with MemorySampler() as mem:
+        t0 = time.perf_counter()
+        if not use_store:
+            ds.preload_skeletons(progress=False)  # parsed once here; each worker then receives its copy
+        preload = time.perf_counter() - t0
+        loader = torch.utils.data.DataLoader(ds, batch_size=32, shuffle=True, collate_fn=collate_clips,
+                                             **loader_kwargs(8))
+        t1 = time.perf_counter()
+        n = 0
+        for i, batch in enumerate(loader):
+            n += len(batch["sample_id"])
+            if batches is not None and i + 1 >= batches:
+                break
+        epoch = time.perf_counter() - t1
+        del loader
+    return {"store": use_store, "clips": n, "of": len(train), "preload_seconds": round(preload, 1),
+            "loader_seconds": round(epoch, 1), "peak_sum_pss_gb": round(mem.peak_pss / 1e9, 3),
+            "peak_sum_rss_gb": round(mem.peak_rss / 1e9, 3), "processes_at_peak": mem.peak_procs,
+            "start_method": loader_kwargs(8).get("multiprocessing_context").get_start_method()
+            if loader_kwargs(8).get("multiprocessing_context") is not None else "default"}
+
+
+def step_memory(root: Path, quick: bool, variant: str = "store") -> dict:
+    return _memory_run(root, variant == "store", 20 if quick else None)
+
+
+def step_submission(root: Path, quick: bool) -> dict:
+    import numpy as np
+
+    from clipmg_lib.data.clip_index import build_clip_index
+    from clipmg_lib.data.export import read_submission_csv, write_submission_csv
+
+    index = build_clip_index(root, check_lengths=False, progress=False)
+    test = index[index.split == "test"]
+    train = index[index.split != "test"]
+    majority = int(train.label.value_counts().idxmax())  # the writer is measured here, not a model
+    path = OUT_DIR / "scale_submission_test.csv"
+    t0 = time.perf_counter()
+    write_submission_csv(path, test.sample_id, np.full(len(test), majority))
+    secs = time.perf_counter() - t0
+    sub = read_submission_csv(path)
+    return {"test_clips": len(test), "rows": len(sub), "unique_ids": int(sub.Id.nunique()),
+            "ids_match_test_split": set(sub.Id) == set(test.sample_id), "seconds": round(secs, 3), "path": str(path)}
+
+
+# ---------------------------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--root", type=Path, default=DEFAULT_ROOT)
+    ap.add_argument("--official-csv", default=None, help="labels_20200831.csv for the root (else a statistical copy)")
+    ap.add_argument("--steps", nargs="*", choices=STEPS, default=list(STEPS))
+    ap.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)  # child mode
+    ap.add_argument("--variant", choices=["memory", "store"], default="store", help=argparse.SUPPRESS)
+    ap.add_argument("--quick", action="store_true", help="fewer batches / videos")
+    ap.add_argument("--timeout", type=float, default=900)
+    args = ap.parse_args(argv)
+
+    if args.step:  # child: one step, one JSON line on stdout
+        fn = {"index": step_index, "forms": step_forms, "convert": step_convert, "submission": step_submission}
+        res = step_memory(args.root, args.quick, args.variant) if args.step == "memory" else fn[args.step](args.root,
+                                                                                                            args.quick)
+        print(json.dumps(res, default=str), flush=True)
+        return 0
+
+    print("# iMiGUE at full size (simulated): index, skeleton forms, npy store, 8 workers, submission")
+    print_machine()
+    if not (args.root / "full_size_manifest.json").exists():
+        from clipmg_lib.demo.full_size import generate_full_size
+
+        print(f"generating the full-size root at {args.root} (once; outside the checkout)", flush=True)
+        generate_full_size(args.root, args.official_csv, videos="tiny", workers=2)
+    manifest = json.loads((args.root / "full_size_manifest.json").read_text())
+    results = {"root": str(args.root), "generation": {k: v for k, v in manifest.items() if k != "videos"}}
+    for step in args.steps:
+        if step == "memory":
+            for variant in ("memory", "store"):
+                r = _run_step(step, args, ["--variant", variant])
+                results[f"memory_{variant}"] = r
+                print(json.dumps(r, indent=1, default=str), flush=True)
+            continue
+        r = _run_step(step, args)
+        results[step] = r
+        print(json.dumps(r, indent=1, default=str), flush=True)
+    head = []
+    if "index" in results:
+        head.append(f"index {results['index'].get('seconds')} s")
+    if "memory_store" in results and "memory_memory" in results:
+        head.append(f"8 workers PSS {results['memory_memory'].get('peak_sum_pss_gb')} -> "
+                    f"{results['memory_store'].get('peak_sum_pss_gb')} GB")
+    if "submission" in results:
+        head.append(f"submission {results['submission'].get('rows')} rows")
+    results["headline"] = {"text": "; ".join(head)}
+    write_results("bench_scale", results)
+    print("[scale] " + results["headline"]["text"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
