@@ -218,15 +218,15 @@ def test_xlsx_wrong_columns_non_numeric_and_corrupt(tmp_path):
     ws.append([1.0] * 410)
     wb.save(tmp_path / "a.xlsx")
     with pytest.raises(SkeletonFileError, match=r"a\.xlsx, row 2: expected 411 columns"):
-        read_openpose_xlsx(tmp_path / "a.xlsx", progress=False)
+        read_openpose_xlsx(tmp_path / "a.xlsx")
     wb = openpyxl.Workbook()
     wb.active.append([1.0] * 200 + ["x"] + [1.0] * 210)
     wb.save(tmp_path / "b.xlsx")
     with pytest.raises(SkeletonFileError, match=r"b\.xlsx, row 1: non-numeric value 'x'"):
-        read_openpose_xlsx(tmp_path / "b.xlsx", progress=False)
+        read_openpose_xlsx(tmp_path / "b.xlsx")
     (tmp_path / "c.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(SkeletonFileError, match=r"c\.xlsx: not a readable \.xlsx"):
-        read_openpose_xlsx(tmp_path / "c.xlsx", progress=False)
+        read_openpose_xlsx(tmp_path / "c.xlsx")
 
 
 def test_json_bad_file(tmp_path):
