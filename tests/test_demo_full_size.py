@@ -81,3 +81,24 @@ def test_refuses_a_root_it_did_not_write(tmp_path):
     (tmp_path / "labels_20200831.csv").write_text("x\n")
     with pytest.raises(FileExistsError, match="not a root this generator wrote"):
         generate_full_size(tmp_path, source="statistics", progress=False)
+
+
+@pytest.mark.slow
+def test_index_checks_in_worker_processes_match_the_serial_ones(tmp_path, monkeypatch):
+    """find_bad_data over chunks of videos in processes (the full-size path) reports what the serial path does."""
+    import clipmg_lib.data.clip_index as ci
+    from clipmg_lib.data.annotations import read_official_csv
+
+    _, videos = plan_from_statistics(0)
+    short = [v.video for v in sorted(videos, key=lambda v: v.num_frames)[:4]]
+    root = tmp_path / "root"
+    generate_full_size(root, source="statistics", only_videos=short, xlsx=0, json_videos=0, videos="tiny",
+                       workers=1, progress=False)
+    index = read_official_csv(root / "labels_20200831.csv")
+    index.loc[3, "end_frame"] = 10 ** 6  # one clip past the end of its video and skeleton
+    layout = IMiGUELayout(root)
+    monkeypatch.setattr(ci, "CHECK_CHUNK", 1)
+    serial = ci.find_bad_data(index, layout, progress=False, workers=1)
+    parallel = ci.find_bad_data(index, layout, progress=False, workers=2)
+    assert len(serial) == 2 and serial.sample_id.eq(index.sample_id[3]).all()
+    pd.testing.assert_frame_equal(serial, parallel)

@@ -118,31 +118,21 @@ def _skeleton_length(layout: IMiGUELayout, vid: int) -> tuple[Path | None, int |
     return path, n, None
 
 
-def find_bad_data(index: pd.DataFrame, layout: IMiGUELayout, progress: bool = True) -> pd.DataFrame:
-    """Every problem of the index's videos and clips: DataFrame ``sample_id, video, file, problem`` (one row per
-    affected clip; see the module docstring for the checks). Empty when all is well."""
+def _check_videos(layout: IMiGUELayout, clips: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]],
+                  has_skeletons: bool) -> list[tuple]:
+    """Report rows of the videos in ``clips`` (``(vid, sample_ids, start_frames, end_frames)`` each); module
+    level, so that :func:`find_bad_data` can run it in worker processes."""
     from .video import ClipReader, VideoFileError, header_frames
 
     reader = ClipReader(layout, size=32, cache_size=1, num_threads=1)
-    video = index["video"].to_numpy()
-    end = index["end_frame"].to_numpy()
-    sids = index["sample_id"].to_numpy()
     rows: list[tuple] = []
-    vids = sorted(int(v) for v in np.unique(video))
-    def has_skeleton(vid: int) -> bool:
-        try:
-            layout.skeleton_path(vid)
-            return True
-        except FileNotFoundError:
-            return False
 
-    has_skeletons = any(has_skeleton(v) for v in vids)  # a root without any skeleton file is an RGB-only copy
+    def over(vid: int, sids, starts, ends, n: int, path) -> None:
+        for i in np.flatnonzero(ends >= n):
+            rows.append((sids[i], vid, str(path), f"clip {sids[i]} (frames {starts[i]}..{ends[i]}) ends past the "
+                                                  f"last frame {n - 1} ({n} frames)"))
 
-    def bad(mask: np.ndarray, vid: int, path, problem: str) -> None:
-        rows.extend((sid, vid, str(path), problem) for sid in sids[mask])
-
-    for vid in progress_bar(vids, desc="checking videos", unit="video", disable=not progress, leave=False):
-        mine = video == vid
+    for vid, sids, starts, ends in clips:
         try:
             mp4 = layout.video_path(vid)
         except FileNotFoundError:
@@ -152,27 +142,76 @@ def find_bad_data(index: pd.DataFrame, layout: IMiGUELayout, progress: bool = Tr
                 n = int(reader.num_frames(mp4))
                 said = header_frames(mp4)
                 if said > n:
-                    bad(mine, vid, mp4, f"truncated video: its header says {said} frames, only {n} can be decoded")
+                    rows.extend((sid, vid, str(mp4), f"truncated video: its header says {said} frames, only {n} can "
+                                                      f"be decoded") for sid in sids)
                 else:
-                    over = mine & (end >= n)
-                    for i in np.flatnonzero(over):
-                        r = index.iloc[i]
-                        bad(np.arange(len(index)) == i, vid, mp4, f"clip {r.sample_id} (frames {r.start_frame}..{r.end_frame}) "
-                                                                  f"ends past the last frame {n - 1} ({n} frames)")
+                    over(vid, sids, starts, ends, n, mp4)
             except VideoFileError as exc:
-                bad(mine, vid, mp4, f"undecodable video: {str(exc).removeprefix(str(mp4) + ': ')}")
+                rows.extend((sid, vid, str(mp4), f"undecodable video: {str(exc).removeprefix(str(mp4) + ': ')}")
+                            for sid in sids)
         path, n, problem = _skeleton_length(layout, vid)
         if problem:
-            bad(mine, vid, path, problem)
+            rows.extend((sid, vid, str(path), problem) for sid in sids)
         elif path is None and has_skeletons:
-            bad(mine, vid, layout._skeleton_folders(vid)[0], "missing skeleton file (no light_hand CSV, OpenPose xlsx "
-                                                             "or OpenPose JSON folder)")
+            rows.extend((sid, vid, str(layout._skeleton_folders(vid)[0]), "missing skeleton file (no light_hand CSV, "
+                         "OpenPose xlsx or OpenPose JSON folder)") for sid in sids)
         elif path is not None:
-            for i in np.flatnonzero(mine & (end >= n)):
-                r = index.iloc[i]
-                bad(np.arange(len(index)) == i, vid, path, f"clip {r.sample_id} (frames {r.start_frame}..{r.end_frame}) "
-                                                           f"ends past the last frame {n - 1} ({n} frames)")
+            over(vid, sids, starts, ends, n, path)
     reader.close()
+    return rows
+
+
+#: Videos per worker task of :func:`find_bad_data` (a task decodes these videos' packet indexes).
+CHECK_CHUNK = 16
+
+
+def find_bad_data(index: pd.DataFrame, layout: IMiGUELayout, progress: bool = True,
+                  workers: int | None = None) -> pd.DataFrame:
+    """Every problem of the index's videos and clips: DataFrame ``sample_id, video, file, problem`` (one row per
+    affected clip; see the module docstring for the checks). Empty when all is well.
+
+    Cost is linear in frames (each mp4's packet index is read once). ``workers`` processes
+    (:func:`clipmg_lib.core.workers.process_pool`; default: the CPU count, at most 8, when there are more
+    than ``2 * CHECK_CHUNK`` videos, else 1) check chunks of :data:`CHECK_CHUNK` videos in parallel.
+    """
+    order = np.argsort(index["video"].to_numpy(), kind="stable")
+    video = index["video"].to_numpy()[order]
+    sids = index["sample_id"].to_numpy()[order]
+    starts = index["start_frame"].to_numpy()[order]
+    ends = index["end_frame"].to_numpy()[order]
+    vids, first = np.unique(video, return_index=True)
+    bounds = list(first) + [len(video)]
+    per_video = [(int(v), sids[a:b], starts[a:b], ends[a:b]) for v, a, b in zip(vids, bounds[:-1], bounds[1:])]
+
+    def has_skeleton(vid: int) -> bool:
+        try:
+            layout.skeleton_path(vid)
+            return True
+        except FileNotFoundError:
+            return False
+
+    has_skeletons = any(has_skeleton(int(v)) for v in vids)  # a root without any skeleton file is an RGB-only copy
+    chunks = [per_video[i:i + CHECK_CHUNK] for i in range(0, len(per_video), CHECK_CHUNK)]
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 8) if len(per_video) > 2 * CHECK_CHUNK else 1
+    bar = progress_bar(total=len(per_video), desc="checking videos", unit="video", disable=not progress, leave=False)
+    results: dict[int, list[tuple]] = {}
+    if workers <= 1 or len(chunks) <= 1:
+        for k, chunk in enumerate(chunks):
+            results[k] = _check_videos(layout, chunk, has_skeletons)
+            bar.update(len(chunk))
+    else:
+        from concurrent.futures import as_completed
+
+        from ..core.workers import process_pool
+
+        with process_pool(min(workers, len(chunks))) as pool:
+            futures = {pool.submit(_check_videos, layout, chunk, has_skeletons): k for k, chunk in enumerate(chunks)}
+            for fut in as_completed(futures):
+                results[futures[fut]] = fut.result()
+                bar.update(len(chunks[futures[fut]]))
+    bar.close()
+    rows = [r for k in sorted(results) for r in results[k]]
     return pd.DataFrame(rows, columns=REPORT_COLUMNS)
 
 
