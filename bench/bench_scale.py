@@ -128,10 +128,12 @@ def step_index(root: Path, quick: bool) -> dict:
 
     from clipmg_lib.data.clip_index import build_clip_index, index_summary
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     index = build_clip_index(root, progress=False, on_bad_data="skip")
-    secs = time.perf_counter() - t0
-    return {"seconds": round(secs, 2), "clips": len(index), "videos": int(index.video.nunique()),
+    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"seconds": round(secs, 2), "cpu_seconds_main": round(cpu, 2),
+            "cpu_seconds_workers": round(children.ru_utime + children.ru_stime, 2), "clips": len(index), "videos": int(index.video.nunique()),
             "skipped": len(index.attrs["skipped"]),
             "per_split": index.split.value_counts().to_dict(),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -153,12 +155,12 @@ def step_forms(root: Path, quick: bool) -> dict:
     out: dict = {"total_frames": total_frames, "files": {}}
 
     def timed(form: str, vid: int, fn) -> None:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         sk = fn()
-        secs = time.perf_counter() - t0
+        secs, cpu = time.perf_counter() - t0, time.process_time() - c0
         n = frames[vid]
         assert sk.num_frames == n, (form, sk.num_frames, n)
-        out["files"][form] = {"video": vid, "frames": n, "seconds": round(secs, 3),
+        out["files"][form] = {"video": vid, "frames": n, "seconds": round(secs, 3), "cpu_seconds": round(cpu, 3),
                               "us_per_frame": round(1e6 * secs / n, 2),
                               "dataset_pass_seconds_estimated": round(secs / n * total_frames, 1)}
 
@@ -178,12 +180,12 @@ def step_forms(root: Path, quick: bool) -> dict:
     timed("npy (memory map)", vid, lambda: st.skeleton(vid))
     # a measured dataset pass over every video's light_hand CSV
     vids = sorted(frames) if not quick else sorted(frames)[:20]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     n = 0
     for v in vids:
         n += read_light_hand_csv(layout.light_hand_csv(v)).num_frames
-    secs = time.perf_counter() - t0
-    out["csv_pass_measured"] = {"videos": len(vids), "frames": n, "seconds": round(secs, 1),
+    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+    out["csv_pass_measured"] = {"videos": len(vids), "frames": n, "seconds": round(secs, 1), "cpu_seconds": round(cpu, 1),
                                 "us_per_frame": round(1e6 * secs / n, 2)}
     return out
 
