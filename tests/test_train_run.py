@@ -110,6 +110,7 @@ def test_run_name_changes_with_model_config_and_regenerated_demo(tmp_path):
     base = run_name(cfg, root)
     assert base.startswith("clipmg_tiny-") and run_name(cfg, root) == base
     assert run_name(cfg.replace(device="cpu"), root) == base  # does not change the result
+    assert run_name(cfg.replace(description="a comment, edited"), root) == base
     feats = cfg.replace(model_overrides={**cfg.model_overrides, "cross_attention.token_features": "appearance"})
     assert run_name(feats, root) != base
     (root / MANIFEST_NAME).write_text(json.dumps({"generator_version": 1, "seed": 0, "size": "default"}))
