@@ -9,8 +9,8 @@ Each notebook is passed only the parameters its ``parameters`` cell declares (``
 error. ``-p`` uses the kit's one override syntax (:func:`clipmg_lib.core.config.parse_override`: the value is
 JSON, else a string). A plain ``NAME`` is a papermill parameter (``-p epochs=3``); a dotted
 ``<kind>.<field>`` is a config override, gathered into the dict parameter of that kind
-(:data:`OVERRIDE_PARAMETERS`: ``-p train.lr=3e-4 -p train.model_overrides.pose.height=32`` gives the
-notebooks ``train_overrides={"lr": 3e-4, "model_overrides.pose.height": 32}``), checked against its config
+(:data:`OVERRIDE_PARAMETERS`: ``-p train.lr=3e-4 -p train.model_overrides.inputs.heatmap.size=32`` gives the
+notebooks ``train_overrides={"lr": 3e-4, "model_overrides.inputs.heatmap.size": 32}``), checked against its config
 schema before the first notebook runs. Kernels talk to the runner over IPC sockets (no TCP port, no "running over TCP without
 encryption" warning), and progress bars print one finished line each (``CLIPMG_PROGRESS=summary``,
 :mod:`clipmg_lib.core.progress`), since a saved notebook has no one watching a live bar.

@@ -90,9 +90,10 @@ def test_every_config_file_comments_with_description_only():
 
 def test_dotted_model_overrides_in_packaged_configs_resolve():
     tc = load_train_config("tiny_demo")
-    assert tc.model_overrides == {"pose.height": 32, "pose.width": 32}
+    assert tc.model_overrides == {"inputs.heatmap.size": 32}
     model = get_model_config(tc.model, **tc.model_overrides)
-    assert (model.pose.height, model.pose.width) == (32, 32) and model.pose.in_channels == 22
+    base = get_model_config(tc.model)
+    assert model.inputs.heatmap.size == 32 and model.inputs.heatmap.sigma == base.inputs.heatmap.sigma
     paper = load_spotter_config("paper_vitb16").train()
     assert get_model_config(paper.model, **paper.model_overrides).backbone.token_grid == 7
 
@@ -173,8 +174,8 @@ def test_every_kind_refuses_unknown_keys_and_bad_types_naming_its_file(tmp_path)
     with pytest.raises(ConfigError, match=r"spot.json: SpotterConfig.window_lengths\[1\] must be an integer"):
         load_spotter_config(path)
     model = json.loads((config_dir("model") / "clipmg_tiny.json").read_text())
-    path = _write(tmp_path, {**model, "pose": {**model["pose"], "height": "56"}}, "model.json")
-    with pytest.raises(ConfigError, match=r"model.json: ModelConfig.pose.height must be an integer, got '56'"):
+    path = _write(tmp_path, {**model, "pose": {**model["pose"], "stem_channels": "16"}}, "model.json")
+    with pytest.raises(ConfigError, match=r"model.json: ModelConfig.pose.stem_channels must be an integer, got '16'"):
         get_model_config(path)
 
 
@@ -183,7 +184,7 @@ def test_every_kind_refuses_unknown_keys_and_bad_types_naming_its_file(tmp_path)
     ("epochs=3", ("epochs", 3)),
     ("lr=3e-4", ("lr", 3e-4)),
     ("pose.height=32", ("pose.height", 32)),
-    ("model_overrides.pose.height=32", ("model_overrides.pose.height", 32)),
+    ("model_overrides.inputs.heatmap.size=32", ("model_overrides.inputs.heatmap.size", 32)),
     ("flag=true", ("flag", True)),
     ("flag=True", ("flag", True)),
     ("root=null", ("root", None)),
@@ -224,21 +225,22 @@ def test_overrides_follow_the_schema_and_are_type_checked():
 def test_a_bad_override_of_each_kind_names_the_field():
     with pytest.raises(ConfigError, match=r"tiny_demo.json with overrides: TrainConfig.epochs must be an integer, got 'x'"):
         load_train_config("tiny_demo", **{"epochs": "x"})
-    with pytest.raises(ConfigError, match=r"TrainConfig.model_overrides: .*ModelConfig.pose.height must be an integer"):
-        load_train_config("tiny_demo", {"model_overrides.pose.height": "tall"})
+    with pytest.raises(ConfigError, match=r"TrainConfig.model_overrides: .*ModelConfig.inputs.heatmap.size must be an integer"):
+        load_train_config("tiny_demo", {"model_overrides.inputs.heatmap.size": "tall"})
     with pytest.raises(ConfigError, match=r"unknown field\(s\) \['ModelConfig.pose.hieght'\]"):
         load_train_config("tiny_demo", {"model_overrides.pose.hieght": 3})
     with pytest.raises(ConfigError, match=r"nested fields are written section.field"):
         get_model_config("clipmg_tiny", pose__height=32)
     with pytest.raises(ConfigError, match=r"SpotterConfig.min_score must be a number, got 'high'"):
         load_spotter_config("tiny_demo", min_score="high")
-    cfg = load_train_config("tiny_demo", {"model_overrides.pose.height": 24, "proxy_root": None}, epochs=2, seed=None)
-    assert cfg.model_overrides == {"pose.height": 24, "pose.width": 32} and cfg.epochs == 2 and cfg.seed == 0
+    cfg = load_train_config("tiny_demo", {"model_overrides.inputs.heatmap.sigma": 1.0, "proxy_root": None}, epochs=2, seed=None)
+    assert cfg.model_overrides == {"inputs.heatmap.size": 32, "inputs.heatmap.sigma": 1.0} and cfg.epochs == 2
+    assert cfg.seed == 0
     assert load_spotter_config("tiny_demo", {"train_overrides.epochs": 1}).train().epochs == 1
 
 
 # ------------------------------------------------------------------------------------------- CLI and chain
-ITEMS = ["epochs=3", "lr=3e-4", "model_overrides.pose.height=32", "proxy_root=null", 'model_overrides={"a": 1}',
+ITEMS = ["epochs=3", "lr=3e-4", "model_overrides.inputs.heatmap.size=32", "proxy_root=null", 'model_overrides={"a": 1}',
          "device=cuda:0"]
 
 
@@ -252,9 +254,9 @@ def test_train_set_and_chain_p_use_the_same_parser():
 
 
 def test_chain_gathers_dotted_parameters_into_override_dicts():
-    params = chain.chain_parameters([("epochs", 3), ("train.lr", 3e-4), ("train.model_overrides.pose.height", 32),
+    params = chain.chain_parameters([("epochs", 3), ("train.lr", 3e-4), ("train.model_overrides.inputs.heatmap.size", 32),
                                      ("model.hidden_dim", 128), ("spotting.min_score", 0.4)])
-    assert params == {"epochs": 3, "train_overrides": {"lr": 3e-4, "model_overrides.pose.height": 32},
+    assert params == {"epochs": 3, "train_overrides": {"lr": 3e-4, "model_overrides.inputs.heatmap.size": 32},
                       "model_overrides": {"hidden_dim": 128}, "spotter_overrides": {"min_score": 0.4}}
     chain.check_config_overrides(params)
     with pytest.raises(ConfigError, match="starts with one of"):
@@ -296,7 +298,7 @@ def test_chain_delivers_train_overrides_to_a_notebook(tmp_path):
     nbformat.write(nb, src / "01_train.ipynb")
     (tmp_path / "data").mkdir()
     extra = chain.chain_parameters([C.parse_override("train.lr=0.0003"),
-                                    C.parse_override("train.model_overrides.pose.height=24")])
+                                    C.parse_override("train.model_overrides.inputs.heatmap.size=24")])
     table = chain.run_chain(tmp_path / "data", tmp_path / "results", extra=extra, notebooks_dir=src, cell_timeout=300)
     assert table["status"].iloc[-1] == "ok"
-    assert (tmp_path / "results" / "seen").read_text() == "0.0003 {'pose.height': 24, 'pose.width': 32}"
+    assert (tmp_path / "results" / "seen").read_text() == "0.0003 {'inputs.heatmap.size': 24}"

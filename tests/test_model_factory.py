@@ -69,7 +69,7 @@ def test_overrides_and_config_file(tmp_path):
     (dict(hidden_dim="64"), r"ModelConfig.hidden_dim must be an integer, got '64'"),
     (dict(queries={"mode": "gated"}), r"ModelConfig.queries.mode must be one of"),
     ({"pose__height": 32}, r"unknown field\(s\) \['ModelConfig.pose__height'\] \(nested fields are written section.field"),
-    ({"pose.height": "x"}, r"ModelConfig.pose.height must be an integer, got 'x' \(str\)"),
+    ({"inputs.heatmap.size": "x"}, r"ModelConfig.inputs.heatmap.size must be an integer, got 'x' \(str\)"),
     (dict(modalities=["rgb", "depth"]), r"modalities"),
     (dict(ablation="no_such"), r"unknown ablation 'no_such'"),
     (dict(hidden_dim=66), r"not divisible"),

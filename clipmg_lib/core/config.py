@@ -32,7 +32,7 @@ string itself. :func:`parse_override` reads one ``KEY=VALUE``; :func:`apply_over
 ``{dotted key: value}`` to a config dict; the result is type-checked like a file, so a bad value fails with
 e.g. ``TrainConfig.epochs must be an integer, got 'x' (str)``. A section given a whole object is merged
 into the section (``pose={"dropout": 0.5}`` keeps the other ``pose`` fields); a ``dict`` field takes the
-rest of the dotted path as one key (``model_overrides.pose.height=32`` sets ``model_overrides["pose.height"]``).
+rest of the dotted path as one key (``model_overrides.inputs.heatmap.size=32`` sets ``model_overrides["inputs.heatmap.size"]``).
 """
 from __future__ import annotations
 
@@ -152,7 +152,7 @@ def _fields(cls) -> dict[str, Any]:
 
 
 def _unknown(cls, keys, where: str) -> ConfigError:
-    hint = " (nested fields are written section.field, e.g. pose.height)" if any("__" in k for k in keys) else ""
+    hint = " (nested fields are written section.field, e.g. backbone.token_grid)" if any("__" in k for k in keys) else ""
     return ConfigError(f"unknown field(s) {[f'{where}.{k}' for k in sorted(keys)]}{hint}; "
                        f"known fields of {where}: {sorted(_fields(cls))}")
 

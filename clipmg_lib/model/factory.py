@@ -10,7 +10,7 @@
 
 Overrides: ``ablation=`` (a name from ``configs/ablation/ablations.json``), ``pretrained=`` (shortcut for
 ``backbone.pretrained``), and otherwise the kit's one dotted syntax (:mod:`clipmg_lib.core.config`): a
-top-level field, ``section.field`` (e.g. ``{"pose.height": 32}``), or a section as a dict (merged).
+top-level field, ``section.field`` (e.g. ``{"backbone.token_grid": 4}``), or a section as a dict (merged).
 """
 from __future__ import annotations
 

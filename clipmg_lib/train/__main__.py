@@ -9,7 +9,7 @@
     # every ablation with the same seed and budget
     python -m clipmg_lib.train --config tiny_demo --ablations --out results
     # any config field, dotted for nested ones (values are JSON, else strings):
-    #   --set epochs=5 --set lr=3e-4 --set model_overrides.pose.height=32 --set model_overrides.pretrained=/w/vitb16.pt
+    #   --set epochs=5 --set lr=3e-4 --set model_overrides.inputs.heatmap.size=32 --set model_overrides.pretrained=/w/vitb16.pt
 
 A run resumes from ``<out>/last.pt`` when it exists (``--no-resume`` starts over).
 """
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--out", default=None, help="output folder (default results/train/<model>; with --ablations: results)")
     ap.add_argument("--cache-dir", default=None, help="feature cache root (default data/cache or $CLIPMG_CACHE_DIR)")
     ap.add_argument("--set", action="append", type=override_argument, default=[], metavar="FIELD=VALUE",
-                    help="override a TrainConfig field, dotted for nested ones (model_overrides.pose.height=32); "
+                    help="override a TrainConfig field, dotted for nested ones (model_overrides.inputs.heatmap.size=32); "
                          "the value is JSON, else a string (repeatable)")
     ap.add_argument("--ablations", nargs="*", default=None, metavar="VARIANT",
                     help="run the ablation table (all variants, or those named)")

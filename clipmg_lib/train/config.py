@@ -3,7 +3,7 @@
 Named configs live in ``clipmg_lib/configs/train/*.json`` (``tiny_demo`` for the CPU demo, ``paper_vitb16``
 for iMiGUE on one GPU). A run is ``load_train_config(name_or_path, **overrides)``; papermill parameters and
 command-line ``--set key=value`` flags become ``overrides`` (dotted keys, :mod:`clipmg_lib.core.config`:
-``--set model_overrides.pose.height=32``), so every number a run used is written next to its checkpoints
+``--set model_overrides.inputs.heatmap.size=32``), so every number a run used is written next to its checkpoints
 (``train_config.json``) and can be replayed. Files are read by the kit's one strict loader: every field
 type-checked, unknown keys refused, the top-level ``description`` is the file's comment.
 """
@@ -24,7 +24,7 @@ class TrainConfig:
 
     Model: ``model`` is a model config name or path for ``clipmg_lib.model.factory.create_model``;
     ``model_overrides`` are passed to it: dotted model fields and the factory's ``ablation`` / ``pretrained``
-    (e.g. ``{"ablation": "rgb_only", "pose.height": 32}``).
+    (e.g. ``{"ablation": "rgb_only", "backbone.token_grid": 4}``).
 
     Optimisation: AdamW (``lr``, ``weight_decay``; no decay on biases, norms, embeddings and temperatures),
     linear warm-up over ``warmup_epochs`` then cosine decay to ``lr * min_lr_ratio``, stepped per batch;
