@@ -6,11 +6,16 @@ written to ``<results>/notebooks/``; wall times go to ``<results>/chain_timing.c
 
 Each notebook is passed only the parameters its ``parameters`` cell declares (``dataset_root``,
 ``results_dir`` and any ``-p NAME=VALUE`` it has); a ``-p`` name that no notebook of the run declares is an
-error. Kernels talk to the runner over IPC sockets (no TCP port, no "running over TCP without
+error. ``-p`` uses the kit's one override syntax (:func:`clipmg_lib.core.config.parse_override`: the value is
+JSON, else a string). A plain ``NAME`` is a papermill parameter (``-p epochs=3``); a dotted
+``<kind>.<field>`` is a config override, gathered into the dict parameter of that kind
+(:data:`OVERRIDE_PARAMETERS`: ``-p train.lr=3e-4 -p train.model_overrides.inputs.heatmap.size=32`` gives the
+notebooks ``train_overrides={"lr": 3e-4, "model_overrides.inputs.heatmap.size": 32}``), checked against its config
+schema before the first notebook runs. Kernels talk to the runner over IPC sockets (no TCP port, no "running over TCP without
 encryption" warning), and progress bars print one finished line each (``CLIPMG_PROGRESS=summary``,
 :mod:`clipmg_lib.core.progress`), since a saved notebook has no one watching a live bar.
 
-    python -m clipmg_lib.chain --dataset-root data/demo --results results [--only 01 02] [-p epochs=3]
+    python -m clipmg_lib.chain --dataset-root data/demo --results results [--only 01 02] [-p epochs=3] [-p train.lr=3e-4]
 
 ``--cell-timeout S`` stops a notebook whose cell runs longer than S seconds (a failure, like an error in
 the cell); by default cells have no time limit, since a real-data cell may legitimately take hours.
@@ -18,19 +23,20 @@ the cell); by default cells have no time limit, since a real-data cell may legit
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
 import os
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import CaselessStrEnum
 
+from .core.config import ConfigError, override_argument
 from .core.paths import REPO_ROOT, dataset_root, results_dir
 from .core.progress import MODE_ENV
 
@@ -68,14 +74,40 @@ def _environ(**values: str) -> Iterator[None]:
             os.environ.pop(k, None)
 
 
-def _parse_param(text: str) -> tuple[str, object]:
-    key, _, value = text.partition("=")
-    if not key or not _:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    try:
-        return key, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return key, value
+#: ``-p <kind>.<field>=VALUE`` -> the notebook parameter (a dict of dotted overrides) that carries it.
+OVERRIDE_PARAMETERS = {"train": "train_overrides", "model": "model_overrides", "spotting": "spotter_overrides"}
+
+
+def chain_parameters(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """Parsed ``-p`` items -> notebook parameters: a plain name as it is, ``<kind>.<field>`` gathered into
+    ``OVERRIDE_PARAMETERS[kind]`` as ``{"<field>": value}``; an unknown kind raises :class:`ConfigError`."""
+    params: dict[str, Any] = {}
+    for key, value in pairs:
+        kind, dot, rest = key.partition(".")
+        if not dot:
+            params[key] = value
+        elif kind in OVERRIDE_PARAMETERS:
+            params.setdefault(OVERRIDE_PARAMETERS[kind], {})[rest] = value
+        else:
+            raise ConfigError(f"-p {key}: a dotted parameter overrides a config and starts with one of "
+                              f"{sorted(OVERRIDE_PARAMETERS)} (e.g. train.lr=3e-4), got {kind!r}")
+    return params
+
+
+def check_config_overrides(params: dict[str, Any]) -> None:
+    """Apply each override dict of ``params`` to its config schema, so a wrong field or value fails now."""
+    if params.get("train_overrides"):
+        from .train.config import TrainConfig, check_model_overrides
+
+        check_model_overrides(TrainConfig().replace(**params["train_overrides"]))
+    if params.get("model_overrides"):
+        from .model.factory import get_model_config
+
+        get_model_config(params.get("model_name") or "clipmg_tiny", **params["model_overrides"])
+    if params.get("spotter_overrides"):
+        from .spotting.config import SpotterConfig
+
+        SpotterConfig().replace(**params["spotter_overrides"])
 
 
 def run_chain(dataset: str | Path | None = None, results: str | Path | None = None,
@@ -92,6 +124,7 @@ def run_chain(dataset: str | Path | None = None, results: str | Path | None = No
     from .params import check_params
 
     check_params({"dataset_root": dataset, "results_dir": results, **(extra or {})})  # before any notebook runs
+    check_config_overrides(extra or {})
     out_root = results_dir(results)
     nb_out = out_root / "notebooks"
     nb_out.mkdir(parents=True, exist_ok=True)
@@ -132,21 +165,28 @@ def run_chain(dataset: str | Path | None = None, results: str | Path | None = No
     return table
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI's arguments; ``-p`` items are parsed by :func:`clipmg_lib.core.config.override_argument`."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset-root", default=None, help="iMiGUE root (default: the demo dataset)")
     ap.add_argument("--results", default=None, help="output folder (default: results/)")
     ap.add_argument("--only", nargs="*", default=None, help="order prefixes to run, e.g. 01 02")
-    ap.add_argument("-p", "--param", action="append", type=_parse_param, default=[],
-                    help="extra papermill parameter NAME=VALUE, passed to every notebook")
+    ap.add_argument("-p", "--param", action="append", type=override_argument, default=[], metavar="NAME=VALUE",
+                    help="a papermill parameter (epochs=3) or a dotted config override (train.lr=3e-4), passed to "
+                         "every notebook that declares it; the value is JSON, else a string")
     ap.add_argument("--cell-timeout", type=float, default=None, metavar="S",
                     help="stop a notebook whose cell runs longer than S seconds (default: no limit)")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     from .params import NotebookParameterError
 
     try:
-        table = run_chain(args.dataset_root, args.results, args.only, dict(args.param), cell_timeout=args.cell_timeout)
-    except NotebookParameterError as exc:
+        table = run_chain(args.dataset_root, args.results, args.only, chain_parameters(args.param),
+                          cell_timeout=args.cell_timeout)
+    except (NotebookParameterError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(table.to_string(index=False))

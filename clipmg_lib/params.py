@@ -19,7 +19,8 @@ class NotebookParameterError(ValueError):
 
 @dataclass(frozen=True)
 class Param:
-    """What one parameter accepts: ``kind`` ('int', 'str', 'path', 'int_list', 'str_list'), an optional
+    """What one parameter accepts: ``kind`` ('int', 'str', 'path', 'int_list', 'str_list', 'overrides': a dict
+    of dotted config overrides, :mod:`clipmg_lib.core.config`), an optional
     minimum (ints), the allowed values (strings), and whether None is allowed."""
 
     kind: str
@@ -34,7 +35,8 @@ class Param:
             text = "one of " + ", ".join(repr(c) for c in self.choices)
         else:
             text = {"str": "a string", "path": "a folder path (a string)", "int_list": "a list of integers",
-                    "str_list": "a list of strings"}[self.kind]
+                    "str_list": "a list of strings",
+                    "overrides": "a dict of dotted config overrides ({'field.sub': value})"}[self.kind]
         return text + (" or None" if self.none else "")
 
     def accepts(self, value: Any) -> bool:
@@ -49,6 +51,8 @@ class Param:
             return isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
         if self.kind == "str_list":
             return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+        if self.kind == "overrides":
+            return isinstance(value, Mapping) and all(isinstance(k, str) for k in value)
         raise ValueError(f"unknown parameter kind {self.kind!r}")
 
 
@@ -70,6 +74,9 @@ NOTEBOOK_PARAMS: dict[str, Param] = {
     "train_videos": Param("int_list", none=True), "val_videos": Param("int_list", none=True),
     "test_videos": Param("int_list", none=True), "timeline_seconds": Param("int", 1),
     "emotion_config": Param("str"), "n_boot": Param("int", 1),
+    # config overrides (the chain's ``-p train.lr=3e-4`` etc.; clipmg_lib.chain.OVERRIDE_PARAMETERS)
+    "train_overrides": Param("overrides"), "model_overrides": Param("overrides"),
+    "spotter_overrides": Param("overrides"),
 }
 
 

@@ -106,7 +106,8 @@ class FilePrediction:
 def load_predictor(run: str | os.PathLike, device: str | None = None):
     """(model in eval mode, TrainConfig, checkpoint path) of a run folder or a checkpoint file."""
     from .train.checkpoint import load_checkpoint, load_model_state
-    from .train.config import TrainConfig
+    from .core.config import from_dict
+    from .train.config import TrainConfig, load_train_config
     from .train.distributed import resolve_device
     from .train.run import create_model_for
 
@@ -117,14 +118,14 @@ def load_predictor(run: str | os.PathLike, device: str | None = None):
         if not cfg_path.is_file():
             raise PredictInputError(f"{run}: not a training run folder (no train_config.json); give --run a run "
                                     "folder of python -m clipmg_lib.train or a best.pt checkpoint")
-        config = TrainConfig(**json.loads(cfg_path.read_text()))
+        config = load_train_config(cfg_path)
         checkpoint = load_checkpoint(ckpt_path) if ckpt_path else None
     elif run.is_file():
         ckpt_path = run
         checkpoint = load_checkpoint(run)
         if not isinstance(checkpoint.get("config"), dict):
             raise PredictInputError(f"{run}: this checkpoint holds no training config; give the run folder instead")
-        config = TrainConfig(**checkpoint["config"])
+        config = from_dict(TrainConfig, checkpoint["config"], str(run))
     else:
         raise PredictInputError(f"{run}: no such run folder or checkpoint file")
     model = create_model_for(config)

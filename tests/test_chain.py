@@ -28,9 +28,12 @@ def test_repository_notebooks_are_numbered_and_clean():
 
 
 def test_param_parsing():
-    assert chain._parse_param("epochs=3") == ("epochs", 3)
-    assert chain._parse_param("device=cuda") == ("device", "cuda")
-    assert chain._parse_param("x=[1, 2]") == ("x", [1, 2])
+    def parse(*items):
+        return chain.build_parser().parse_args([a for i in items for a in ("-p", i)]).param
+
+    assert parse("epochs=3") == [("epochs", 3)]
+    assert parse("device=cuda") == [("device", "cuda")]
+    assert parse("x=[1, 2]") == [("x", [1, 2])]
 
 
 def _notebook(path, *sources):

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from clipmg_lib.model.backbone import CLIPBackbone, WeightsNotFoundError, load_open_clip
-from clipmg_lib.model.config import BackboneConfig, ConfigError
+from clipmg_lib.core.config import ConfigError
+from clipmg_lib.model.config import BackboneConfig
 from clipmg_lib.model.factory import create_model, get_model_config
 
 TINY = get_model_config("clipmg_tiny").backbone

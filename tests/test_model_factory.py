@@ -9,7 +9,7 @@ import torch
 
 from clipmg_lib.data.classes import class_names
 from clipmg_lib.model import text as text_mod
-from clipmg_lib.model.config import ConfigError
+from clipmg_lib.core.config import ConfigError
 from clipmg_lib.model.factory import (count_parameters, create_model, get_model_config, list_ablations,
                                       list_models)
 
@@ -51,11 +51,11 @@ def test_list_models_and_name_resolution():
 
 @pytest.mark.slow
 def test_overrides_and_config_file(tmp_path):
-    cfg = get_model_config("clipmg_tiny", hidden_dim=32, backbone__token_grid=2, pose={"dropout": 0.5},
+    cfg = get_model_config("clipmg_tiny", hidden_dim=32, **{"backbone.token_grid": 2}, pose={"dropout": 0.5},
                            pretrained=None)
     assert cfg.hidden_dim == 32 and cfg.backbone.token_grid == 2 and cfg.pose.dropout == 0.5
     assert cfg.pose.stem_kernel == 3  # merged, not replaced
-    model = create_model("clipmg_tiny", backbone__token_grid=2)
+    model = create_model("clipmg_tiny", **{"backbone.token_grid": 2})
     assert model.token_shape == (8, 5, 64)
     path = tmp_path / "mine.json"
     path.write_text(json.dumps(cfg.to_dict()))
@@ -64,10 +64,12 @@ def test_overrides_and_config_file(tmp_path):
 
 
 @pytest.mark.parametrize("bad, match", [
-    (dict(hiden_dim=3), r"unknown key\(s\) \['hiden_dim'\]"),
+    (dict(hiden_dim=3), r"unknown field\(s\) \['ModelConfig.hiden_dim'\]"),
     (dict(backbone={"pretrianed": None}), r"backbone.pretrianed"),
-    (dict(hidden_dim="64"), r"hidden_dim = '64' is not an integer"),
-    (dict(queries={"mode": "gated"}), r"queries.mode = 'gated' is not one of"),
+    (dict(hidden_dim="64"), r"ModelConfig.hidden_dim must be an integer, got '64'"),
+    (dict(queries={"mode": "gated"}), r"ModelConfig.queries.mode must be one of"),
+    ({"pose__height": 32}, r"unknown field\(s\) \['ModelConfig.pose__height'\] \(nested fields are written section.field"),
+    ({"inputs.heatmap.size": "x"}, r"ModelConfig.inputs.heatmap.size must be an integer, got 'x' \(str\)"),
     (dict(modalities=["rgb", "depth"]), r"modalities"),
     (dict(ablation="no_such"), r"unknown ablation 'no_such'"),
     (dict(hidden_dim=66), r"not divisible"),

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from clipmg_lib.model.config import ConfigError, ModelConfig
+from clipmg_lib.core.config import ConfigError
+from clipmg_lib.model.config import ModelConfig
 from clipmg_lib.model.factory import create_model_and_pipelines, get_model_config
 from clipmg_lib.model.inputs import input_pipelines
 from clipmg_lib.pose.pipeline import PosePipeline
@@ -23,9 +24,9 @@ def test_inputs_section_defaults_and_derived_shapes():
     cfg = get_model_config("clipmg_tiny")
     assert cfg.num_frames == cfg.inputs.num_frames == 8
     assert cfg.heatmap_shape == (22, 8, 56, 56)
-    small = get_model_config("clipmg_tiny", inputs__heatmap={"size": 32, "with_limb": True})
+    small = get_model_config("clipmg_tiny", **{"inputs.heatmap": {"size": 32, "with_limb": True}})
     assert small.heatmap_shape == (22 + 21, 8, 32, 32)  # openpose22: 22 joints, 21 limbs
-    assert get_model_config("clipmg_tiny", inputs__num_frames=4).heatmap_shape[1] == 4
+    assert get_model_config("clipmg_tiny", **{"inputs.num_frames": 4}).heatmap_shape[1] == 4
     p = input_pipelines(cfg)
     assert [s["type"] for s in p.train.steps] == ["InterpolateMissing", "SelectFrames", "ConvertLayout",
                                                   "RandomAffine", "GeneratePoseHeatmap"]
@@ -61,7 +62,7 @@ def test_inputs_section_defaults_and_derived_shapes():
                                    {"type": "ConvertLayout"}]}}, r"inputs\.eval_pipeline must end with GeneratePoseHeatmap"),
 ])
 def test_bad_inputs_are_refused_naming_the_field(patch, message):
-    from clipmg_lib.model.config import deep_merge
+    from clipmg_lib.core.config import deep_merge
 
     with pytest.raises(ConfigError, match=message):
         ModelConfig.from_dict(deep_merge(_tiny(), patch), "mine.json")
@@ -69,14 +70,14 @@ def test_bad_inputs_are_refused_naming_the_field(patch, message):
 
 def test_flip_with_cached_rgb_tokens_is_refused_at_load_time():
     with pytest.raises(ConfigError, match=r"inputs\.flip = 'pose_and_rgb'.*backbone\.trainable_blocks = 0"):
-        get_model_config("clipmg_tiny", inputs__flip="pose_and_rgb")
+        get_model_config("clipmg_tiny", **{"inputs.flip": "pose_and_rgb"})
     # frames decoded every step (the backbone trains): the flip can mirror them with the pose
-    trained = get_model_config("clipmg_tiny", inputs__flip="pose_and_rgb", backbone__trainable_blocks=1)
+    trained = get_model_config("clipmg_tiny", **{"inputs.flip": "pose_and_rgb"}, **{"backbone.trainable_blocks": 1})
     steps = input_pipelines(trained).train.config()
     assert steps[3] == {"type": "Flip", "flip_ratio": 0.5}, "the flip comes right after ConvertLayout"
     assert "Flip" not in [s["type"] for s in input_pipelines(trained).eval.steps]
     # no RGB at all: flipping the pose breaks no correspondence
-    pose_only = get_model_config("clipmg_tiny", ablation="pose_only", inputs__flip="pose_and_rgb")
+    pose_only = get_model_config("clipmg_tiny", ablation="pose_only", **{"inputs.flip": "pose_and_rgb"})
     assert input_pipelines(pose_only).train.is_random
     assert input_pipelines(get_model_config("clipmg_tiny")).train.config()[3]["type"] == "RandomAffine"
 
@@ -96,7 +97,7 @@ def test_pose_pipeline_data_contract():
 
 @pytest.mark.slow
 def test_create_model_and_pipelines_agree():
-    model, pipelines = create_model_and_pipelines("clipmg_tiny", pretrained=None, inputs__heatmap={"size": 32})
+    model, pipelines = create_model_and_pipelines("clipmg_tiny", pretrained=None, **{"inputs.heatmap": {"size": 32}})
     assert model.heatmap_shape == pipelines.heatmap_shape == (22, 8, 32, 32)
     assert pipelines.eval.heatmap["size"] == 32 and pipelines.train.heatmap["size"] == 32
     assert model.pose_encoder(torch.zeros(1, *pipelines.heatmap_shape))[0].shape == (1, model.cfg.hidden_dim)
@@ -123,8 +124,8 @@ def test_caches_and_datasets_follow_the_config(tiny, tmp_path):
     root, index = tiny
     index = index.iloc[:4].reset_index(drop=True)
     built = {}
-    for name, over in {"base": {}, "sigma": {"inputs__heatmap": {"sigma": 1.5}},
-                       "layout": {"inputs__layout": "light_hand35"}}.items():
+    for name, over in {"base": {}, "sigma": {"inputs.heatmap.sigma": 1.5},
+                       "layout": {"inputs.layout": "light_hand35"}}.items():
         model, pipes = create_model_and_pipelines("clipmg_tiny", ablation="pose_only", pretrained=None, **over)
         caches = build_split_caches(model, index, root, ["uniform"], tmp_path, batch_size=4, progress=False,
                                     pipelines=pipes)
@@ -144,7 +145,7 @@ def test_caches_and_datasets_follow_the_config(tiny, tmp_path):
     model, pipes = create_model_and_pipelines("clipmg_tiny", ablation="pose_only", pretrained=None)
     caches = build_split_caches(model, index, root, ["uniform"], tmp_path, batch_size=4, progress=False,
                                 pipelines=input_pipelines(get_model_config("clipmg_tiny", ablation="pose_only",
-                                                                           inputs__layout="light_hand35")))
+                                                                           **{"inputs.layout": "light_hand35"})))
     from clipmg_lib.train.feature_cache import FeatureCacheError
 
     with pytest.raises(FeatureCacheError, match="holds skeletons of"):
@@ -159,8 +160,8 @@ def test_frame_training_flips_pose_and_frames_together(tiny):
     index = index.iloc[:2].reset_index(drop=True)
     items = {}
     for flip in ("none", "pose_and_rgb"):
-        cfg = get_model_config("clipmg_tiny", pretrained=None, backbone__trainable_blocks=1,
-                               inputs__flip=flip, inputs__flip_ratio=1.0)
+        cfg = get_model_config("clipmg_tiny", pretrained=None, **{"backbone.trainable_blocks": 1},
+                               **{"inputs.flip": flip}, **{"inputs.flip_ratio": 1.0})
         pipes = input_pipelines(cfg)
         no_jitter = PosePipeline(tuple(s for s in pipes.train.steps if s["type"] != "RandomAffine"))
         ds = FrameClipDataset(index, root, pipes.num_frames, 32, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), mode="train",
@@ -177,7 +178,7 @@ def test_window_dataset_checks_the_source_layout(tmp_path):
     from clipmg_lib.spotting.video_source import VideoSource
     import pandas as pd
 
-    pipes = input_pipelines(get_model_config("clipmg_tiny", inputs__layout="light_hand35"))
+    pipes = input_pipelines(get_model_config("clipmg_tiny", **{"inputs.layout": "light_hand35"}))
     src = VideoSource(7, tmp_path / "v.mp4", 40, np.zeros((40, 22, 2), np.float32), np.ones((40, 22), np.float32),
                       (48, 64))
     with pytest.raises(ValueError, match="layout openpose22, the pose pipeline converts to light_hand35"):

@@ -9,6 +9,7 @@ import torch
 
 from clipmg_lib.eval import spotting_metrics as S
 from clipmg_lib.spotting import windows as W
+from clipmg_lib.core.config import ConfigError
 from clipmg_lib.spotting.config import load_spotter_config
 from clipmg_lib.spotting.postprocess import temporal_nms, window_candidates
 
@@ -85,11 +86,11 @@ def test_config_round_trip_and_checks(tmp_path):
     import json
     path.write_text(json.dumps(cfg.to_dict()))
     assert load_spotter_config(path) == cfg
-    with pytest.raises(KeyError, match="unknown SpotterConfig field"):
+    with pytest.raises(ConfigError, match=r"unknown field\(s\) \['SpotterConfig.window_size'\]"):
         load_spotter_config("tiny_demo", window_size=3)
     with pytest.raises(ValueError, match="background_iou <= positive_iou"):
         load_spotter_config("tiny_demo", background_iou=0.9)
-    with pytest.raises(KeyError, match="unknown spotter config"):
+    with pytest.raises(ConfigError, match="unknown spotting config 'nope'"):
         load_spotter_config("nope")
 
 

@@ -42,6 +42,6 @@ def test_mermaid_chart_has_one_bar_per_variant():
 
 
 def test_variant_config_replaces_only_the_ablation():
-    base = TrainConfig(model_overrides={"pose__height": 32, "ablation": "no_gate"})
-    assert variant_config(base, "full").model_overrides == {"pose__height": 32}
-    assert variant_config(base, "rgb_only").model_overrides == {"pose__height": 32, "ablation": "rgb_only"}
+    base = TrainConfig(model_overrides={"backbone.token_grid": 4, "ablation": "no_gate"})
+    assert variant_config(base, "full").model_overrides == {"backbone.token_grid": 4}
+    assert variant_config(base, "rgb_only").model_overrides == {"backbone.token_grid": 4, "ablation": "rgb_only"}

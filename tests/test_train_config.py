@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from clipmg_lib.train.__main__ import main as train_main
-from clipmg_lib.train.config import TrainConfigError, load_train_config
+from clipmg_lib.core.config import ConfigError
+from clipmg_lib.train.config import load_train_config
 
 from data_fixtures import make_tiny_imigue
 
@@ -22,7 +23,7 @@ from data_fixtures import make_tiny_imigue
     ({"on_bad_data": "drop"}, "TrainConfig.on_bad_data must be one of ('error', 'skip'), got 'drop'"),
 ])
 def test_wrong_type_or_range_names_the_setting(override, message):
-    with pytest.raises(TrainConfigError) as err:
+    with pytest.raises(ConfigError) as err:
         load_train_config("tiny_demo", **override)
     assert message in str(err.value)
 
@@ -36,9 +37,10 @@ def test_integral_floats_are_integers_and_ints_are_floats():
 def test_cli_set_fails_before_any_work(tmp_path, capsys):
     out = tmp_path / "run"
     assert train_main(["--dataset-root", str(tmp_path / "nowhere"), "--out", str(out), "--set", "lr=abc"]) == 2
-    assert "error: TrainConfig.lr must be a number, got 'abc' (str)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "tiny_demo.json with overrides: TrainConfig.lr must be a number, got 'abc' (str)" in err
     assert train_main(["--out", str(out), "--set", "on_out_of_range=skip"]) == 2
-    assert "unknown TrainConfig field(s) ['on_out_of_range']" in capsys.readouterr().err
+    assert "unknown field(s) ['TrainConfig.on_out_of_range']" in capsys.readouterr().err
     assert not out.exists()  # no train_config.json saying 2.7 or abc
 
 

@@ -86,7 +86,7 @@ def test_ablation_table(small_demo, cache_root, tmp_path):
 
 @pytest.mark.slow
 def test_a_training_backbone_reads_frames_instead_of_the_cache(small_demo, tmp_path):
-    cfg = CFG.replace(epochs=1, model_overrides={"backbone__trainable_blocks": 1})
+    cfg = CFG.replace(epochs=1, model_overrides={"backbone.trainable_blocks": 1})
     result = train_model(cfg, small_demo, tmp_path / "run", tmp_path / "cache", progress=False, evaluate_test=False)
     assert result.caches == {} and not (tmp_path / "cache" / "features").exists()
     assert result.reports["val"]["n"] == len(result.predictions["val"].labels) > 0
@@ -110,7 +110,8 @@ def test_run_name_changes_with_model_config_and_regenerated_demo(tmp_path):
     base = run_name(cfg, root)
     assert base.startswith("clipmg_tiny-") and run_name(cfg, root) == base
     assert run_name(cfg.replace(device="cpu"), root) == base  # does not change the result
-    feats = cfg.replace(model_overrides={**cfg.model_overrides, "cross_attention__token_features": "appearance"})
+    assert run_name(cfg.replace(description="a comment, edited"), root) == base
+    feats = cfg.replace(model_overrides={**cfg.model_overrides, "cross_attention.token_features": "appearance"})
     assert run_name(feats, root) != base
     (root / MANIFEST_NAME).write_text(json.dumps({"generator_version": 1, "seed": 0, "size": "default"}))
     v1 = run_name(cfg, root)

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from clipmg_lib.train.checkpoint import CheckpointError, load_checkpoint
+from clipmg_lib.core.config import ConfigError
 from clipmg_lib.train.config import TrainConfig, load_train_config
 from clipmg_lib.train.losses import class_weights
 from clipmg_lib.train.optim import warmup_cosine_factor
@@ -131,15 +132,15 @@ def test_warmup_cosine_schedule():
 def test_config_overrides_and_errors(tmp_path):
     cfg = load_train_config("tiny_demo", epochs=2, lr=None)
     assert cfg.epochs == 2
-    with pytest.raises(KeyError, match="unknown TrainConfig"):
+    with pytest.raises(ConfigError, match=r"unknown field\(s\) \['TrainConfig.epoch'\]"):
         cfg.replace(epoch=3)
     with pytest.raises(ValueError, match="class_balance"):
         TrainConfig(class_balance="oversample")
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    with pytest.raises(ValueError, match="bad.json"):
+    with pytest.raises(ConfigError, match="bad.json: not valid JSON"):
         load_train_config(bad)
-    with pytest.raises(FileNotFoundError, match="available"):
+    with pytest.raises(ConfigError, match="unknown train config 'nope'; available"):
         load_train_config("nope")
 
 

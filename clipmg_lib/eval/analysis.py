@@ -18,7 +18,7 @@ from torch.utils.data import default_collate
 from ..data.classes import class_names
 from ..core.paths import dataset_root
 from ..train.checkpoint import load_checkpoint, load_model_state
-from ..train.config import TrainConfig
+from ..train.config import TrainConfig, load_train_config
 from ..train.run import create_model_for, load_index, make_dataset, prepare_caches
 from ..train.trainer import Predictions
 from .plots import attention_over_frames
@@ -51,7 +51,7 @@ def load_run(run_dir: str | Path, dataset_root: str | Path | None = None, cache_
     cfg_path = run_dir / "train_config.json"
     if not cfg_path.is_file():
         raise FileNotFoundError(f"{cfg_path}: not a training run folder (no train_config.json)")
-    config = TrainConfig(**json.loads(cfg_path.read_text()))
+    config = load_train_config(cfg_path)
     model = create_model_for(config)
     if not model.cfg.zero_shot:
         load_model_state(model, load_checkpoint(run_dir / "best.pt"), run_dir / "best.pt")

@@ -6,8 +6,8 @@
     out = model(tokens=tokens, heatmap=heatmap)      # dict: logits, fused, attn, gate, visual, pose, ...
 """
 from .clipmg import CLIPMG, count_parameters, parameter_table
-from .config import ConfigError, ModelConfig
+from .config import ModelConfig
 from .factory import create_model, get_model_config, list_ablations, list_models
 
-__all__ = ["CLIPMG", "ConfigError", "ModelConfig", "count_parameters", "create_model", "get_model_config",
+__all__ = ["CLIPMG", "ModelConfig", "count_parameters", "create_model", "get_model_config",
            "list_ablations", "list_models", "parameter_table"]

@@ -32,7 +32,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core.paths import config_dir
-from .config import BackboneConfig, ConfigError
+from ..core.config import ConfigError
+from .config import BackboneConfig
 
 ARCHITECTURE_DIR = config_dir("architectures")
 KIT_ARCHITECTURES = ("ClipMG-ViT-Tiny-16",)

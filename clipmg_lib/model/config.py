@@ -1,9 +1,10 @@
 """The CLIP-MG model config: a typed schema for the JSON files in ``clipmg_lib/configs/model/``.
 
 A model is data: ``clipmg_tiny.json`` (CPU demo) and ``clipmg_vitb16.json`` (the paper's setting) are
-nested dicts that :func:`ModelConfig.from_dict` checks against the dataclasses below, so a typo in a
-config or an override is an error naming the key, not a silently ignored field. Ablations are small
-patches (``configs/ablations.json``) merged onto a base config by :mod:`clipmg_lib.model.factory`.
+nested dicts that :func:`ModelConfig.from_dict` checks against the dataclasses below with the kit's one
+config loader (:mod:`clipmg_lib.core.config`), so a typo in a config or an override is an error naming the
+dotted field, not a silently ignored one. The top-level ``description`` is the file's comment. Ablations are
+small patches (``configs/ablation/ablations.json``) merged onto a base config by :mod:`clipmg_lib.model.factory`.
 """
 from __future__ import annotations
 
@@ -11,17 +12,13 @@ import copy
 import dataclasses
 import hashlib
 import json
-import typing
 from dataclasses import dataclass, field
-from typing import Any, Literal, Optional
+from typing import Literal, Optional
 
+from ..core.config import ConfigError, from_dict
 from ..data.layouts import get_layout
 from ..pose.pipeline import (DEFAULT_EVAL_STEPS, DEFAULT_HEATMAP, DEFAULT_LAYOUT, DEFAULT_TRAIN_STEPS,
                              RANDOM_TRANSFORMS, PosePipeline, resolve_steps)
-
-
-class ConfigError(ValueError):
-    """A model config (file or override) that does not fit the schema."""
 
 
 @dataclass
@@ -298,8 +295,9 @@ class ModelConfig:
     # ---- (de)serialisation ----
     @classmethod
     def from_dict(cls, data: dict, source: str = "") -> "ModelConfig":
-        """Build from a nested dict; unknown keys or bad values raise :class:`ConfigError` naming ``source``."""
-        cfg = _from_dict(cls, data, source or "<config>", "")
+        """Build from a nested dict (:func:`clipmg_lib.core.config.from_dict`: every field type-checked, unknown
+        keys refused); bad values raise :class:`~clipmg_lib.core.config.ConfigError` naming ``source``."""
+        cfg = from_dict(cls, data, source or "<config>")
         cfg.validate(source)
         return cfg
 
@@ -338,62 +336,3 @@ class ModelConfig:
                               "(backbone.trainable_blocks = 0) the RGB comes from cached CLIP tokens, which cannot "
                               "be mirrored (mirroring the pose alone would break the pose/RGB correspondence); "
                               "set inputs.flip = 'none', or backbone.trainable_blocks > 0 (frames decoded per step)")
-
-
-def _from_dict(cls, data: Any, source: str, prefix: str):
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: {prefix or 'config'} must be an object, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ConfigError(f"{source}: unknown key(s) {[prefix + k for k in unknown]}; "
-                          f"valid keys of {prefix or 'the config'}: {sorted(names)}")
-    kwargs = {}
-    for key, value in data.items():
-        hint = hints[key]
-        if dataclasses.is_dataclass(hint):
-            kwargs[key] = _from_dict(hint, value, source, f"{prefix}{key}.")
-        else:
-            _check_type(value, hint, source, prefix + key)
-            kwargs[key] = copy.deepcopy(value)
-    return cls(**kwargs)
-
-
-def _check_type(value: Any, hint: Any, source: str, key: str) -> None:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is typing.Union:  # Optional[X]
-        if value is None and type(None) in args:
-            return
-        hint = next(a for a in args if a is not type(None))
-        origin, args = typing.get_origin(hint), typing.get_args(hint)
-    ok: bool
-    if origin is Literal:
-        ok = value in args
-        expected = f"one of {list(args)}"
-    elif origin is list:
-        ok = isinstance(value, list) and all(isinstance(v, args[0]) and not isinstance(v, bool) or
-                                             (args[0] is bool and isinstance(v, bool)) for v in value)
-        expected = f"a list of {args[0].__name__}"
-    elif hint is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        expected = "a number"
-    elif hint is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        expected = "an integer"
-    else:
-        ok = isinstance(value, hint)
-        expected = hint.__name__
-    if not ok:
-        raise ConfigError(f"{source}: {key} = {value!r} is not {expected}")
-
-
-def deep_merge(base: dict, patch: dict) -> dict:
-    """Recursively merge ``patch`` into a copy of ``base`` (dicts merge, everything else replaces)."""
-    out = copy.deepcopy(base)
-    for key, value in patch.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out

@@ -4,37 +4,48 @@
     create_model("clipmg_vitb16")                            # the paper's setting (OpenAI ViT-B/16 weights)
     create_model("clipmg_tiny_rgb_only")                     # base config + ablation patch
     create_model("clipmg_tiny", ablation="no_gate", hidden_dim=128, backbone={"token_grid": 4})
-    create_model("clipmg_vitb16", pretrained="/data/ViT-B-16.pt", backbone__quick_gelu=True)
+    create_model("clipmg_vitb16", pretrained="/data/ViT-B-16.pt", **{"backbone.quick_gelu": True})
     create_model("my_run/config.json")                       # any config file
     model, pipelines = create_model_and_pipelines("clipmg_tiny")   # + its input pipelines (model.inputs)
 
 Overrides: ``ablation=`` (a name from ``configs/ablation/ablations.json``), ``pretrained=`` (shortcut for
-``backbone.pretrained``), any top-level field, a section as a dict (merged), or ``section__field=``.
+``backbone.pretrained``), and otherwise the kit's one dotted syntax (:mod:`clipmg_lib.core.config`): a
+top-level field, ``section.field`` (e.g. ``{"backbone.token_grid": 4}``), or a section as a dict (merged).
 """
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..core.config import ConfigError, apply_overrides, deep_merge, from_dict, read_json
 from ..core.paths import config_dir
 from .backbone import CLIPBackbone, load_open_clip
 from .clipmg import CLIPMG, count_parameters
-from .config import ConfigError, ModelConfig, deep_merge
+from .config import ModelConfig
 from .inputs import ModelPipelines, input_pipelines
 from .text import class_text_embeddings
 
 __all__ = ["create_model", "create_model_and_pipelines", "input_pipelines", "get_model_config", "list_models", "list_ablations", "count_parameters"]
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc})") from exc
+@dataclass
+class Ablation:
+    """One ablation: what it removes (``description``), whether the paper reports it, and its config patch
+    (a partial :class:`ModelConfig` dict merged onto the base config)."""
+
+    description: str
+    in_paper: bool
+    patch: dict[str, Any]
+
+
+@dataclass
+class AblationFile:
+    """``configs/ablation/ablations.json``: ``{"description": ..., "ablations": {name: Ablation}}``."""
+
+    description: str = ""
+    ablations: dict[str, Ablation] = field(default_factory=dict)
 
 
 def base_configs() -> list[str]:
@@ -44,11 +55,14 @@ def base_configs() -> list[str]:
 
 @lru_cache(maxsize=1)
 def _ablations() -> dict[str, dict]:
+    """Every ablation of the patch file; each patch is type-checked against :class:`ModelConfig` on load."""
     path = config_dir("ablation") / "ablations.json"
-    data = _read_json(path).get("ablations")
-    if not isinstance(data, dict) or not all(isinstance(v, dict) and "patch" in v for v in data.values()):
-        raise ConfigError(f"{path}: expected {{'ablations': {{name: {{'description', 'patch'}}}}}}")
-    return data
+    spec = from_dict(AblationFile, read_json(path), str(path))
+    for name, abl in spec.ablations.items():
+        from_dict(ModelConfig, deep_merge(ModelConfig().to_dict(), abl.patch), str(path),
+                  root=f"ablations.{name}.patch")
+    return {name: {"description": a.description, "in_paper": a.in_paper, "patch": a.patch}
+            for name, a in spec.ablations.items()}
 
 
 def list_ablations() -> dict[str, dict]:
@@ -69,29 +83,16 @@ def _resolve_name(name_or_path: str | Path) -> tuple[dict, str, str | None]:
     text = str(name_or_path)
     path = Path(text).expanduser()
     if text.endswith(".json") or path.is_file():
-        return _read_json(path), str(path), None
+        return read_json(path), str(path), None
     if text in base_configs():
         file = config_dir("model") / f"{text}.json"
-        return _read_json(file), str(file), None
+        return read_json(file), str(file), None
     for abl in sorted(_ablations(), key=len, reverse=True):
         base = text[: -len(abl) - 1]
         if text.endswith("_" + abl) and base in base_configs():
             file = config_dir("model") / f"{base}.json"
-            return _read_json(file), str(file), abl
+            return read_json(file), str(file), abl
     raise ConfigError(f"unknown model {text!r}; known: {list_models()} (or give a path to a .json config)")
-
-
-def _overrides_to_patch(overrides: dict[str, Any]) -> dict:
-    patch: dict = {}
-    for key, value in overrides.items():
-        if key == "pretrained":
-            patch = deep_merge(patch, {"backbone": {"pretrained": value}})
-        elif "__" in key:
-            section, field = key.split("__", 1)
-            patch = deep_merge(patch, {section: {field: value}})
-        else:
-            patch = deep_merge(patch, {key: value})
-    return patch
 
 
 def get_model_config(name_or_path: str | Path | ModelConfig, **overrides: Any) -> ModelConfig:
@@ -106,8 +107,10 @@ def get_model_config(name_or_path: str | Path | ModelConfig, **overrides: Any) -
         data["name"] = f"{base_name}_{ablation}"
         data["ablation"] = ablation
         source += f" + ablation {ablation!r}"
+    if "pretrained" in overrides:
+        overrides["backbone.pretrained"] = overrides.pop("pretrained")
     if overrides:
-        data = deep_merge(data, _overrides_to_patch(overrides))
+        data = apply_overrides(ModelConfig, data, overrides, source)
         source += f" + overrides {sorted(overrides)}"
     return ModelConfig.from_dict(data, source)
 

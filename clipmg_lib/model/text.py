@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,9 +30,28 @@ from ..data.classes import NUM_CLASSES, class_names
 from ..core.paths import cache_dir
 from ..core.paths import config_dir
 from .backbone import WeightsSource
-from .config import ConfigError, TextConfig
+from ..core.config import ConfigError, from_dict, read_json, to_dict
+from .config import TextConfig
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class ClassPrompt:
+    """One class of a prompt file: its verb phrase for the templates and what it looks like."""
+
+    phrase: str
+    description: str
+
+
+@dataclass
+class PromptFile:
+    """A prompt file (``configs/prompts/<name>.json``), read by the kit's one strict config loader."""
+
+    templates: list[str]
+    description_templates: list[str]
+    classes: dict[str, ClassPrompt]
+    description: str = ""
 
 
 @lru_cache(maxsize=8)
@@ -39,22 +59,13 @@ def _load_prompt_file(name: str) -> dict:
     path = Path(name) if name.endswith(".json") else config_dir("prompts") / f"{name}.json"
     if not path.is_file():
         raise ConfigError(f"text.prompts = {name!r}: prompt file {path} not found")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc})") from exc
-    for key in ("templates", "description_templates", "classes"):
-        if key not in data:
-            raise ConfigError(f"{path}: missing key {key!r}")
+    data = to_dict(from_dict(PromptFile, read_json(path), str(path)))
     names = class_names()
     missing = [n for n in names if n not in data["classes"]]
     extra = [n for n in data["classes"] if n not in names]
     if missing or extra:
         raise ConfigError(f"{path}: classes must name each of the 32 iMiGUE classes once; "
                           f"missing {missing}, unknown {extra}")
-    for name_, entry in data["classes"].items():
-        if not {"phrase", "description"} <= set(entry):
-            raise ConfigError(f"{path}: class {name_!r} needs 'phrase' and 'description'")
     return data
 
 

@@ -19,24 +19,28 @@ spotting"):
 - ``nms_iou``: class-wise temporal NMS suppresses a candidate whose tIoU with a kept, higher-scoring spot of
   the same class exceeds this.
 - ``batch_size``: windows per forward pass at inference; ``seed``: window sampling.
+- ``description``: the config's comment.
+
+Files and overrides go through the kit's one strict loader (:mod:`clipmg_lib.core.config`): every field
+type-checked, unknown keys refused; ``train_overrides`` take dotted keys like every override
+(``{"model_overrides.backbone.token_grid": 7}``).
 """
 from __future__ import annotations
 
-import dataclasses
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..core.paths import config_dir
+from ..core.config import ConfigError, check_fields, from_dict, load_config, named_configs, replace_config, to_dict
 from ..train.config import TrainConfig, load_train_config
-
 
 
 @dataclass
 class SpotterConfig:
     """What a spotter is built from (see the module docstring for each field)."""
 
+    description: str = ""
     train_config: str = "tiny_demo"
     train_overrides: dict[str, Any] = field(default_factory=dict)
     frame_stride: int = 4
@@ -52,65 +56,45 @@ class SpotterConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        self.window_lengths = tuple(int(x) for x in self.window_lengths)
+        check_fields(self)
         if self.frame_stride < 1:
-            raise ValueError(f"SpotterConfig.frame_stride must be >= 1, got {self.frame_stride}")
+            raise ConfigError(f"SpotterConfig.frame_stride must be >= 1, got {self.frame_stride}")
         if not self.window_lengths or min(self.window_lengths) < 1:
-            raise ValueError(f"SpotterConfig.window_lengths must be positive frame counts, got {self.window_lengths}")
+            raise ConfigError(f"SpotterConfig.window_lengths must be positive frame counts, got {self.window_lengths}")
         if not 0 < self.window_hop <= 1:
-            raise ValueError(f"SpotterConfig.window_hop must be in (0, 1], got {self.window_hop}")
+            raise ConfigError(f"SpotterConfig.window_hop must be in (0, 1], got {self.window_hop}")
         if not 0 <= self.background_iou <= self.positive_iou <= 1:
-            raise ValueError("SpotterConfig needs 0 <= background_iou <= positive_iou <= 1, got "
-                             f"{self.background_iou}, {self.positive_iou}")
+            raise ConfigError("SpotterConfig needs 0 <= background_iou <= positive_iou <= 1, got "
+                              f"{self.background_iou}, {self.positive_iou}")
         for name in ("min_score", "nms_iou"):
             if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"SpotterConfig.{name} must be in [0, 1], got {getattr(self, name)}")
+                raise ConfigError(f"SpotterConfig.{name} must be in [0, 1], got {getattr(self, name)}")
 
     def train(self) -> TrainConfig:
         """The classifier's :class:`~clipmg_lib.train.config.TrainConfig`."""
         return load_train_config(self.train_config, **self.train_overrides)
 
     def replace(self, **overrides: Any) -> "SpotterConfig":
-        known = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise KeyError(f"unknown SpotterConfig field(s) {unknown}; known: {sorted(known)}")
-        return dataclasses.replace(self, **overrides)
+        """A copy with (dotted) ``overrides`` applied and checked; unknown fields raise ``ConfigError``."""
+        return replace_config(self, overrides)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["window_lengths"] = list(self.window_lengths)
-        return d
+        return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "dict") -> "SpotterConfig":
-        data = {k: v for k, v in data.items() if not k.startswith("_")}
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise KeyError(f"{source}: unknown SpotterConfig field(s) {unknown}; known: {sorted(known)}")
-        return cls(**data)
+        return from_dict(cls, data, source)
 
 
 def available_spotter_configs() -> list[str]:
-    return sorted(p.name[:-5] for p in config_dir("spotting").iterdir() if p.name.endswith(".json"))
+    return named_configs("spotting")
 
 
-def load_spotter_config(name_or_path: str | Path | SpotterConfig = "tiny_demo", **overrides: Any) -> SpotterConfig:
-    """A named config (``configs/spotting/<name>.json``), a JSON path, or a config, with ``overrides`` applied."""
+def load_spotter_config(name_or_path: str | Path | SpotterConfig = "tiny_demo",
+                        overrides: Mapping[str, Any] | None = None, **fields: Any) -> SpotterConfig:
+    """A named config (``configs/spotting/<name>.json``), a JSON path, or a config, with dotted ``overrides``
+    (a mapping, e.g. the chain's ``spotter_overrides``) and then ``fields`` (keywords) applied."""
+    overrides = {**(overrides or {}), **fields}
     if isinstance(name_or_path, SpotterConfig):
         return name_or_path.replace(**overrides) if overrides else name_or_path
-    text = str(name_or_path)
-    path = Path(text)
-    if not (text.endswith(".json") or path.is_file()):
-        if text not in available_spotter_configs():
-            raise KeyError(f"unknown spotter config {text!r}; known: {available_spotter_configs()}")
-        path = Path(str(config_dir("spotting") / f"{text}.json"))
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: spotter config not found") from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not valid JSON ({e})") from e
-    cfg = SpotterConfig.from_dict(data, str(path))
-    return cfg.replace(**overrides) if overrides else cfg
+    return load_config(SpotterConfig, "spotting", name_or_path, overrides)

@@ -79,7 +79,8 @@ def default_spotter_dir(config: SpotterConfig, dataset_root=None, train_videos=N
     root = resolve_root(dataset_root).resolve()
     manifest = root / MANIFEST_NAME
     demo = json.loads(manifest.read_text()).get("generator_version") if manifest.is_file() else None
-    key = stable_hash({"config": config.to_dict(), "root": str(root), "demo": demo,
+    fields = {k: v for k, v in config.to_dict().items() if k != "description"}  # a comment changes no result
+    key = stable_hash({"config": fields, "root": str(root), "demo": demo,
                        "train": sorted(map(int, train_videos or [])), "val": sorted(map(int, val_videos or []))}, 8)
     return resolve_results(results_dir) / "spotting" / f"{Path(config.train().model).stem}-{key}"
 

@@ -8,60 +8,56 @@
     torchrun --nproc_per_node 4 -m clipmg_lib.train --config paper_vitb16 --dataset-root /data/imigue --out ...
     # every ablation with the same seed and budget
     python -m clipmg_lib.train --config tiny_demo --ablations --out results
-    # any config field: --set epochs=5 --set lr=3e-4 --set 'model_overrides={"pretrained": "/w/vitb16.pt"}'
+    # any config field, dotted for nested ones (values are JSON, else strings):
+    #   --set epochs=5 --set lr=3e-4 --set model_overrides.inputs.heatmap.size=32 --set model_overrides.pretrained=/w/vitb16.pt
 
 A run resumes from ``<out>/last.pt`` when it exists (``--no-resume`` starts over).
 """
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import os
 import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-
-def _parse_set(text: str) -> tuple[str, object]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    for parse in (json.loads, ast.literal_eval):
-        try:
-            return key, parse(value)
-        except (ValueError, SyntaxError):
-            continue
-    return key, value
+from ..core.config import override_argument
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI's arguments; ``--set`` items are parsed by :func:`clipmg_lib.core.config.override_argument`."""
     ap = argparse.ArgumentParser(prog="python -m clipmg_lib.train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="tiny_demo", help="training config name or JSON path (default tiny_demo)")
     ap.add_argument("--dataset-root", default=None, help="iMiGUE root (default: the demo dataset)")
     ap.add_argument("--out", default=None, help="output folder (default results/train/<model>; with --ablations: results)")
     ap.add_argument("--cache-dir", default=None, help="feature cache root (default data/cache or $CLIPMG_CACHE_DIR)")
-    ap.add_argument("--set", action="append", type=_parse_set, default=[], metavar="KEY=VALUE",
-                    help="override a TrainConfig field (repeatable)")
+    ap.add_argument("--set", action="append", type=override_argument, default=[], metavar="FIELD=VALUE",
+                    help="override a TrainConfig field, dotted for nested ones (model_overrides.inputs.heatmap.size=32); "
+                         "the value is JSON, else a string (repeatable)")
     ap.add_argument("--ablations", nargs="*", default=None, metavar="VARIANT",
                     help="run the ablation table (all variants, or those named)")
     ap.add_argument("--no-resume", action="store_true", help="start over instead of resuming from last.pt")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     from .ablation import DEFAULT_VARIANTS, run_ablations
     from .config import load_train_config
     from .distributed import cleanup, init_distributed
     from .run import train_model
 
+    from ..core.config import ConfigError
     from ..data.clip_index import BadDataError
-    from .config import TrainConfigError
 
     try:
-        config = load_train_config(args.config, **dict(args.set))
-    except (TrainConfigError, KeyError, FileNotFoundError, ValueError) as exc:  # before any work
-        print(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
+        config = load_train_config(args.config, dict(args.set))
+    except ConfigError as exc:  # before any work
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     dist_info = init_distributed(config.device)
     ok = False

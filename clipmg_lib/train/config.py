@@ -2,20 +2,20 @@
 
 Named configs live in ``clipmg_lib/configs/train/*.json`` (``tiny_demo`` for the CPU demo, ``paper_vitb16``
 for iMiGUE on one GPU). A run is ``load_train_config(name_or_path, **overrides)``; papermill parameters and
-command-line ``--set key=value`` flags become ``overrides``, so every number a run used is written next to
-its checkpoints (``train_config.json``) and can be replayed.
+command-line ``--set key=value`` flags become ``overrides`` (dotted keys, :mod:`clipmg_lib.core.config`:
+``--set model_overrides.inputs.heatmap.size=32``), so every number a run used is written next to its checkpoints
+(``train_config.json``) and can be replayed. Files are read by the kit's one strict loader: every field
+type-checked, unknown keys refused, the top-level ``description`` is the file's comment.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
-import typing
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from ..core.paths import config_dir
+from collections.abc import Mapping
+from typing import Any, Literal
 
+from ..core.config import ConfigError, check_fields, load_config, named_configs, replace_config, to_dict
 
 
 @dataclass
@@ -23,7 +23,8 @@ class TrainConfig:
     """Everything a training run needs besides the data and the output folder.
 
     Model: ``model`` is a model config name or path for ``clipmg_lib.model.factory.create_model``;
-    ``model_overrides`` are passed to it (e.g. ``{"ablation": "rgb_only"}``).
+    ``model_overrides`` are passed to it: dotted model fields and the factory's ``ablation`` / ``pretrained``
+    (e.g. ``{"ablation": "rgb_only", "backbone.token_grid": 4}``).
 
     Optimisation: AdamW (``lr``, ``weight_decay``; no decay on biases, norms, embeddings and temperatures),
     linear warm-up over ``warmup_epochs`` then cosine decay to ``lr * min_lr_ratio``, stepped per batch;
@@ -67,9 +68,11 @@ class TrainConfig:
     :mod:`clipmg_lib.data.clip_index`.
 
     Every field is checked on construction (type, range or allowed values), so a wrong ``--set`` fails before
-    any work with :class:`TrainConfigError` naming the field, the value and what is accepted.
+    any work with :class:`~clipmg_lib.core.config.ConfigError` naming the field, the value and what is accepted.
+    ``description`` is the config's comment (it does not change a run).
     """
 
+    description: str = ""
     model: str = "clipmg_tiny"
     model_overrides: dict[str, Any] = field(default_factory=dict)
     epochs: int = 10
@@ -79,65 +82,46 @@ class TrainConfig:
     warmup_epochs: float = 1.0
     min_lr_ratio: float = 0.01
     label_smoothing: float = 0.1
-    class_balance: str = "none"
-    class_weighting: str = "effective_number"
+    class_balance: Literal["none", "loss", "sampler"] = "none"
+    class_weighting: Literal["effective_number", "inverse_frequency"] = "effective_number"
     cb_beta: float = 0.999
     sampler_power: float = 1.0
     grad_clip: float = 1.0
     precise_bn_batches: int = 4
     seed: int = 0
-    amp: str = "auto"
+    amp: Literal["auto", "bf16", "fp16", "off"] = "auto"
     device: str = "auto"
     num_workers: int = 0
     cpu_threads: int = 0
     train_views: int = 4
     eval_views: int = 1
-    select_metric: str = "top1"
+    select_metric: Literal["top1", "top5", "mean_class_acc"] = "top1"
     train_split: str = "train"
     val_split: str = "val"
     test_split: str = "test"
     pose_augment: bool = True
-    skeleton_source: str = "dataset"
-    video_backend: str = "pyav"
+    skeleton_source: Literal["dataset", "mediapipe"] = "dataset"
+    video_backend: Literal["pyav", "decord"] = "pyav"
     proxy_root: str | None = None
     cache_batch_size: int = 32
     input_keys: tuple[str, ...] = ("tokens", "heatmap")
-    on_bad_data: str = "error"
+    on_bad_data: Literal["error", "skip"] = "error"
 
     def __post_init__(self) -> None:
-        _check_field_types(self)
-        self.input_keys = tuple(self.input_keys)
-        checks = {
-            "on_bad_data": ("error", "skip"),
-            "class_balance": ("none", "loss", "sampler"),
-            "class_weighting": ("effective_number", "inverse_frequency"),
-            "amp": ("auto", "bf16", "fp16", "off"),
-            "select_metric": ("top1", "top5", "mean_class_acc"),
-            "skeleton_source": ("dataset", "mediapipe"),
-            "video_backend": ("pyav", "decord"),
-        }
-        for name, allowed in checks.items():
-            if getattr(self, name) not in allowed:
-                raise TrainConfigError(f"TrainConfig.{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        check_fields(self)
         for name, (lo, hi, what) in RANGES.items():
             value = getattr(self, name)
             below = lo is not None and (value <= lo if what.startswith("> ") else value < lo)
             above = hi is not None and (value >= hi if what.startswith("in [") and what.endswith(")") else value > hi)
             if below or above:
-                raise TrainConfigError(f"TrainConfig.{name} must be {what}, got {value!r}")
+                raise ConfigError(f"TrainConfig.{name} must be {what}, got {value!r}")
 
     def replace(self, **overrides: Any) -> "TrainConfig":
-        """A copy with ``overrides`` applied; unknown keys raise a ``KeyError`` naming them."""
-        known = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise KeyError(f"unknown TrainConfig field(s) {unknown}; known: {sorted(known)}")
-        return dataclasses.replace(self, **overrides)
+        """A copy with (dotted) ``overrides`` applied and checked; unknown fields raise ``ConfigError``."""
+        return replace_config(self, overrides)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["input_keys"] = list(self.input_keys)
-        return d
+        return to_dict(self)
 
     def to_json(self, path: str | Path) -> None:
         """Write the config as JSON, atomically."""
@@ -146,10 +130,6 @@ class TrainConfig:
         with atomic_open(path) as f:
             json.dump(self.to_dict(), f, indent=2)
             f.write("\n")
-
-
-class TrainConfigError(ValueError):
-    """A training setting of the wrong type or out of range; the message names the setting and what is accepted."""
 
 
 #: field -> (minimum, maximum, the accepted range as shown in messages); None = unbounded.
@@ -164,73 +144,31 @@ RANGES: dict[str, tuple[float | None, float | None, str]] = {
 }
 
 
-def _type_name(hint: Any) -> str:
-    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(hint, str(hint))
-
-
-def _check_field_types(config: "TrainConfig") -> None:
-    """Each field holds its annotated type: int (an integral float such as 5.0 is taken as 5; 2.7 is not),
-    float (ints too), str, bool, ``str | None``, dict, ``tuple[str, ...]`` (a list too). Raises TrainConfigError."""
-    hints = typing.get_type_hints(type(config))
-    for f in dataclasses.fields(config):
-        value, hint = getattr(config, f.name), hints[f.name]
-        origin, args = typing.get_origin(hint), typing.get_args(hint)
-        ok = True
-        if hint is bool:
-            ok = isinstance(value, bool)
-        elif hint is int:
-            if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-                setattr(config, f.name, int(value))
-            else:
-                ok = isinstance(value, int) and not isinstance(value, bool)
-        elif hint is float:
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-            if ok:
-                setattr(config, f.name, float(value))
-        elif hint is str:
-            ok = isinstance(value, str)
-        elif origin in (typing.Union, getattr(__import__("types"), "UnionType", typing.Union)) and type(None) in args:
-            ok = value is None or isinstance(value, str)
-        elif origin is dict:
-            ok = isinstance(value, dict)
-        elif origin is tuple:
-            ok = isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value)
-        if not ok:
-            expected = {dict: "a JSON object, e.g. {\"ablation\": \"rgb_only\"}"}.get(origin) or (
-                "a list of strings" if origin is tuple else "a string or null" if origin is not None else _type_name(hint))
-            raise TrainConfigError(f"TrainConfig.{f.name} must be {expected}, got {value!r} "
-                                   f"({type(value).__name__})")
-
-
 def available_train_configs() -> list[str]:
     """Names of the packaged training configs."""
-    return sorted(p.name[:-5] for p in config_dir("train").iterdir() if p.name.endswith(".json"))
+    return named_configs("train")
 
 
-def load_train_config(name_or_path: str | Path | TrainConfig = "tiny_demo", **overrides: Any) -> TrainConfig:
-    """A packaged config by name, or a JSON file by path, with ``overrides`` applied (``None`` values ignored)."""
-    overrides = {k: v for k, v in overrides.items() if v is not None}
+def load_train_config(name_or_path: str | Path | TrainConfig = "tiny_demo",
+                      overrides: Mapping[str, Any] | None = None, **fields: Any) -> TrainConfig:
+    """A packaged config by name, or a JSON file by path, with dotted ``overrides`` (a mapping, e.g. the chain's
+    ``train_overrides``, the CLI's ``--set``) and then ``fields`` (keywords) applied. Keywords whose value is
+    ``None`` are ignored (a notebook parameter left at ``None`` keeps the config's value); in ``overrides``,
+    ``None`` is a value (``--set proxy_root=null``)."""
+    overrides = {**(overrides or {}), **{k: v for k, v in fields.items() if v is not None}}
     if isinstance(name_or_path, TrainConfig):
-        return name_or_path.replace(**overrides)
-    path = Path(str(name_or_path))
-    if path.suffix != ".json":
-        candidate = config_dir("train").joinpath(f"{name_or_path}.json")
-        if not candidate.is_file():
-            raise FileNotFoundError(f"no training config named {name_or_path!r}; available: {available_train_configs()}")
-        text = candidate.read_text()
-        source = str(candidate)
+        config = name_or_path.replace(**overrides)
     else:
-        if not path.is_file():
-            raise FileNotFoundError(f"training config file not found: {path}")
-        text = path.read_text()
-        source = str(path)
+        config = load_config(TrainConfig, "train", name_or_path, overrides)
+    check_model_overrides(config)
+    return config
+
+
+def check_model_overrides(config: TrainConfig) -> None:
+    """Resolve ``config.model`` with its ``model_overrides`` now, so a wrong model field fails before any work."""
+    from ..model.factory import get_model_config
+
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{source}: not valid JSON ({exc})") from exc
-    data.pop("_comment", None)
-    try:
-        config = TrainConfig(**data)
-    except TypeError as exc:
-        raise ValueError(f"{source}: {exc}") from exc
-    return config.replace(**overrides)
+        get_model_config(config.model, **config.model_overrides)
+    except ConfigError as exc:
+        raise ConfigError(f"TrainConfig.model_overrides: {exc}") from None

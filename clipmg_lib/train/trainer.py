@@ -55,7 +55,8 @@ from .optim import build_optimizer, build_scheduler
 from .samplers import DistributedClassBalancedSampler
 
 #: Config fields that may change between a run and its resumption (they do not change the result).
-RESUMABLE_CHANGES = frozenset({"device", "num_workers", "cache_batch_size", "eval_views", "cpu_threads"})
+RESUMABLE_CHANGES = frozenset({"device", "num_workers", "cache_batch_size", "eval_views", "cpu_threads",
+                               "description"})
 
 
 def seed_everything(seed: int) -> None:
