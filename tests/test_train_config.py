@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from clipmg_lib.train.__main__ import main as train_main
+from clipmg_lib.runs.train import main as train_main
 from clipmg_lib.train.config import TrainConfigError, load_train_config
 
 from data_fixtures import make_tiny_imigue

@@ -1,13 +1,13 @@
 """Command line: train (or run the ablations) in one process or under torchrun.
 
     # the CPU demo
-    python -m clipmg_lib.train --config tiny_demo --out results/train/tiny
+    python -m clipmg_lib.runs.train --config tiny_demo --out results/train/tiny
     # the paper configuration on iMiGUE, one GPU
-    python -m clipmg_lib.train --config paper_vitb16 --dataset-root /data/imigue --out results/train/vitb16
+    python -m clipmg_lib.runs.train --config paper_vitb16 --dataset-root /data/imigue --out results/train/vitb16
     # the same on 4 GPUs (batch_size stays the global batch)
-    torchrun --nproc_per_node 4 -m clipmg_lib.train --config paper_vitb16 --dataset-root /data/imigue --out ...
+    torchrun --nproc_per_node 4 -m clipmg_lib.runs.train --config paper_vitb16 --dataset-root /data/imigue --out ...
     # every ablation with the same seed and budget
-    python -m clipmg_lib.train --config tiny_demo --ablations --out results
+    python -m clipmg_lib.runs.train --config tiny_demo --ablations --out results
     # any config field: --set epochs=5 --set lr=3e-4 --set 'model_overrides={"pretrained": "/w/vitb16.pt"}'
 
 A run resumes from ``<out>/last.pt`` when it exists (``--no-resume`` starts over).
@@ -36,7 +36,7 @@ def _parse_set(text: str) -> tuple[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m clipmg_lib.train", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m clipmg_lib.runs.train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="tiny_demo", help="training config name or JSON path (default tiny_demo)")
     ap.add_argument("--dataset-root", default=None, help="iMiGUE root (default: the demo dataset)")
@@ -51,12 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from .ablation import DEFAULT_VARIANTS, run_ablations
-    from .config import load_train_config
-    from .distributed import cleanup, init_distributed
-    from .run import train_model
+    from ..train.config import load_train_config
+    from ..train.distributed import cleanup, init_distributed
+    from .train_model import train_model
 
     from ..data.clip_index import BadDataError
-    from .config import TrainConfigError
+    from ..train.config import TrainConfigError
 
     try:
         config = load_train_config(args.config, **dict(args.set))
