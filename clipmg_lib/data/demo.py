@@ -382,7 +382,7 @@ def generate_demo(out: str | os.PathLike, seed: int = 0, size: str = "default", 
             f"{root} holds {[str(p) for p in existing]} but no {MANIFEST_NAME}: it is not a demo dataset written "
             f"by this generator, and the generator never replaces a dataset it did not write (--force neither). "
             f"Choose another --out for the demo. To run the chain on this dataset, read-only: "
-            f"make imigue IMIGUE={root}  (or: python -m clipmg_lib.chain --dataset-root {root})")
+            f"make imigue IMIGUE={root}  (or: python -m clipmg_lib.runs.chain --dataset-root {root})")
 
     started = time.perf_counter()
     cfg = SIZES[size]
