@@ -28,7 +28,7 @@ demo-data: $(STAMP)  ## generate data/demo (skipped when present and complete)
 	$(PY) -m clipmg_lib.data.demo --out $(DEMO)
 
 chain: demo-data
-	$(PY) -m clipmg_lib.chain --dataset-root $(DEMO) --results $(RESULTS)
+	$(PY) -m clipmg_lib.runs.chain --dataset-root $(DEMO) --results $(RESULTS)
 
 # The chain on a dataset the kit did not generate (a real iMiGUE copy), read-only: no generator runs, caches go to
 # data/cache ($$CLIPMG_CACHE_DIR), results to RESULTS. `make demo DEMO=<real root>` stops at the generator instead
@@ -36,7 +36,7 @@ chain: demo-data
 IMIGUE ?=
 imigue: $(STAMP)  ## make imigue IMIGUE=/path/to/iMiGUE [RESULTS=results/imigue]
 	@test -n "$(IMIGUE)" || { echo "usage: make imigue IMIGUE=/path/to/iMiGUE [RESULTS=results/imigue]" >&2; exit 2; }
-	$(PY) -m clipmg_lib.chain --dataset-root $(IMIGUE) --results $(RESULTS)
+	$(PY) -m clipmg_lib.runs.chain --dataset-root $(IMIGUE) --results $(RESULTS)
 
 # `make test` first runs the chain (as `make demo` does, into $(RESULTS)), then pytest: the unit tests, every
 # notebook under nbval, and the tests of what a person sees in that run: no unfinished progress bar, no result

@@ -4,7 +4,7 @@ Where the timing comes from, first found wins:
 
 1. ``--run-chain``: the chain runs now into a temporary results folder (about 10-15 minutes on a 2-core
    CPU, so it is not the default); its table is also kept as ``bench/out/chain_timing.csv``;
-2. ``<results>/chain_timing.csv`` written by ``python -m clipmg_lib.chain`` (``make demo``);
+2. ``<results>/chain_timing.csv`` written by ``python -m clipmg_lib.runs.chain`` (``make demo``);
 3. ``bench/out/chain_timing.csv`` from an earlier ``--run-chain`` of this checkout (its date is printed).
 
 With none of them (a fresh clone) it says so, prints the budgets, and how to measure. The budgets are the
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     print_machine()
     kept = OUT_DIR / "chain_timing.csv"
     if args.run_chain:
-        from clipmg_lib.chain import run_chain
+        from clipmg_lib.runs.chain import run_chain
         with tempfile.TemporaryDirectory(prefix="bench_chain_") as tmp:
             run_chain(results=tmp)
             table = read_timing(Path(tmp) / "chain_timing.csv")

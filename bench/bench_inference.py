@@ -3,7 +3,7 @@
 CPU (always): ``clipmg_tiny`` and ``clipmg_vitb16`` (built without weights). Contenders, interleaved:
 
 - ``one clip at a time`` - the naive loop: ``model(frames=..., heatmap=...)`` per clip, under ``no_grad``;
-- ``batched`` - the kit's way (``model.inference.predict``/``Trainer.predict``): B clips per call under
+- ``batched`` - the kit's way (``model.inference.forward_encoded``/``train.trainer.forward_dataset``): B clips per call under
   ``inference_mode``;
 - ``batched, pose encoder channels_last_3d`` - the same with the 3D CNN and its input in channels-last
   memory format (oneDNN's preferred layout for Conv3d on CPU).

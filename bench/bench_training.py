@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     from clipmg_lib.train.config import TrainConfig
     from clipmg_lib.train.features import build_split_caches
     from clipmg_lib.train.frame_dataset import FrameClipDataset
-    from clipmg_lib.train.run import load_index
+    from clipmg_lib.runs.train_model import load_index
     from clipmg_lib.train.trainer import Trainer
 
     print("# bench_training: epoch time, feature cache vs re-encoding frames every epoch")

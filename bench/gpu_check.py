@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     from clipmg_lib.spotting import VideoSource, load_spotter_config
     from clipmg_lib.spotting.frame_tokens import FrameTokenStore
     from clipmg_lib.spotting.spotter import Spotter, build_spotting_model, spot_video, spotting_speed
-    from clipmg_lib.train import load_train_config, train_model
+    from clipmg_lib.runs import train_model
+    from clipmg_lib.train import load_train_config
 
     t_start = time.perf_counter()
     gpu = torch.cuda.is_available()

@@ -11,6 +11,8 @@ import torch
 
 from clipmg_lib.train.config import TrainConfig
 from clipmg_lib.train.distributed import cleanup, init_distributed
+from clipmg_lib.eval.metrics import classification_report
+from clipmg_lib.eval.predictions import Predictions
 from clipmg_lib.train.trainer import Trainer
 from train_toys import ToyClips, ToyModel
 
@@ -21,9 +23,9 @@ def main(out_dir: str) -> None:
     config = TrainConfig(model="toy", epochs=2, batch_size=16, lr=3e-3, warmup_epochs=0.5, seed=5, train_views=1)
     torch.manual_seed(config.seed)
     trainer = Trainer(ToyModel(dropout=0.0), config, out_dir, ToyClips(160, seed=0), ToyClips(69, seed=1),
-                      dist_info=dist_info, show_progress=False)
+                      dist_info=dist_info, show_progress=False, val_metrics=classification_report)
     trainer.fit(resume=False)
-    preds = trainer.predict(trainer.val_set)
+    preds = Predictions(**trainer.forward_dataset(trainer.val_set))
     if dist_info.is_main:
         preds.save(f"{out_dir}/val_predictions.npz")
         torch.save(trainer.model.state_dict(), f"{out_dir}/final_state.pt")

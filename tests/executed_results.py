@@ -19,7 +19,7 @@ def executed_results() -> Path:
     folder = Path(os.environ.get("CLIPMG_EXECUTED_RESULTS", REPO / "results"))
     if not sorted((folder / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         message = (f"no executed notebooks in {folder / 'notebooks'}: run the chain first "
-                   f"(make demo, or python -m clipmg_lib.chain --results {folder})")
+                   f"(make demo, or python -m clipmg_lib.runs.chain --results {folder})")
         if os.environ.get("CLIPMG_REQUIRE_EXECUTED") == "1":
             pytest.fail(message)
         pytest.skip(message)

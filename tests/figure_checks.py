@@ -1,7 +1,7 @@
 """Sanity checks of a saved plotly figure, as a reader would notice them: read back from the HTML a run wrote.
 
 ``load_figure_html(path) -> go.Figure`` parses the ``Plotly.newPlot(id, data, layout)`` call of a file written by
-``clipmg_lib.eval.plots.save_figure``. ``figure_problems(fig) -> list[str]`` lists what is wrong, in words:
+``clipmg_lib.viz.save.save_figure``. ``figure_problems(fig) -> list[str]`` lists what is wrong, in words:
 a missing title, an empty trace, a labelled axis without a title, data outside the axis range, or data
 squeezed into a sliver of an autoranged axis (an axis whose range the figure sets, such as a gate's 0..1,
 keeps it). Stacked bars are checked along their positions, not their heights. Axis ranges come from plotly's own layout engine

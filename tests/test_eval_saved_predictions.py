@@ -5,9 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clipmg_lib.eval import calibration, plots_affect, per_subject
+from clipmg_lib.eval import calibration, per_subject
+from clipmg_lib.viz import affect as plots_affect
 from clipmg_lib.eval.saved_predictions import ablation_predictions, ablation_run_dirs, read_predictions
-from clipmg_lib.train.trainer import Predictions
+from clipmg_lib.eval.predictions import Predictions
 
 
 def _save(run_dir, split, n=6, seed=0):

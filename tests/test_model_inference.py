@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from clipmg_lib.eval.plots_model import (class_similarity_figure, cosine_matrix, gate_histogram_figure,
+from clipmg_lib.viz.model import (class_similarity_figure, cosine_matrix, gate_histogram_figure,
                                          query_shift_figure, top_predictions_figure)
 from clipmg_lib.model import create_model
-from clipmg_lib.model.inference import encode_clips, predict
+from clipmg_lib.model.inference import encode_clips, forward_encoded
 
 
 class FakeClips(Dataset):
@@ -37,7 +37,7 @@ def test_encode_and_predict_match_a_direct_forward():
     batch = encode_clips(model, data, batch_size=2, progress=False)
     assert batch["tokens"].shape == (5, 8, 50, 64) and batch["heatmap"].shape == (5, 22, 8, 56, 56)
     assert batch["labels"].tolist() == [0, 1, 2, 3, 4] and batch["sample_ids"][4] == "0001_4"
-    out = predict(model, batch, batch_size=3)
+    out = forward_encoded(model, batch, batch_size=3)
     with torch.no_grad():
         direct = model(frames=model.preprocess(np.stack([d["imgs"] for d in data.items])),
                        heatmap=torch.from_numpy(np.stack([d["heatmap"] for d in data.items])))

@@ -80,8 +80,8 @@ def test_agreement_table():
 
 @pytest.mark.slow
 def test_pose_figures_build(tmp_path):
-    from clipmg_lib.eval import plots_pose as pp
-    from clipmg_lib.eval.plots import save_figure
+    from clipmg_lib.viz import pose as pp
+    from clipmg_lib.viz.save import save_figure
 
     s = build_pose_pipeline("eval")(make_sample(layout="light_hand35"))
     joints = np.concatenate([s["keypoint"], s["keypoint_score"][..., None]], -1)

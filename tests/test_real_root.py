@@ -1,6 +1,6 @@
 """A dataset root the kit did not write is read-only: every file of it is hashed before and after the CLIs and a
 notebook of the chain run on it (they write only to their output folders). On the run trained there,
-``python -m clipmg_lib.predict`` names the top-5 classes of a real video of a real person (any name, frame rate
+``python -m clipmg_lib.runs.predict`` names the top-5 classes of a real video of a real person (any name, frame rate
 and size), of a window of a dataset video, and of a real photo.
 
 The root is built by the kit's own writers (a copy of the small demo, its manifest removed, so that nothing marks it as
@@ -65,8 +65,8 @@ def workspace(real_root, tmp_path_factory):
     env = {"CLIPMG_CACHE_DIR": str(work / "cache"), "CLIPMG_RESULTS_DIR": str(work / "results"),
            "HF_HUB_OFFLINE": "1"}
     from clipmg_lib.pose import extract
-    from clipmg_lib.predict import main as predict_main
-    from clipmg_lib.train.__main__ import main as train_main
+    from clipmg_lib.runs.predict import main as predict_main
+    from clipmg_lib.runs.train import main as train_main
 
     layout = IMiGUELayout(root)
     shortest = min(layout.videos(), key=lambda v: layout.video_path(v).stat().st_size)
@@ -87,7 +87,7 @@ def workspace(real_root, tmp_path_factory):
         out["predict_rc"] = predict_main([str(layout.video_path(shortest)), "--run", str(work / "run"),
                                           "--start", str(clip.start_frame / 25), "--end", str((clip.end_frame + 1) / 25),
                                           "--out", str(work / "clip.csv"), "--quiet"])
-        chain = deadline_subprocess.run([sys.executable, "-m", "clipmg_lib.chain", "--dataset-root", str(root),
+        chain = deadline_subprocess.run([sys.executable, "-m", "clipmg_lib.runs.chain", "--dataset-root", str(root),
                                          "--results", str(work / "chain"), "--only", "01"],
                                         env={**os.environ, **env}, timeout=600)
         out["chain"] = chain
@@ -123,7 +123,7 @@ def test_predict_matches_the_runs_own_evaluation(workspace, real_root, monkeypat
 
     from clipmg_lib import predict as P
     from clipmg_lib.data.skeleton_io import read_skeleton
-    from clipmg_lib.train.trainer import Predictions
+    from clipmg_lib.eval.predictions import Predictions
 
     root, _ = real_root
     layout = IMiGUELayout(root)

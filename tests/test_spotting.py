@@ -166,8 +166,8 @@ def test_train_and_spot_end_to_end(tiny_root, tmp_path):
     pd.testing.assert_frame_equal(S.read_spots_csv(out["csv"]), S.check_spots(spots))
     assert out["figures"][0].is_file()
 
-    # the same through the command line a user runs on a recording: python -m clipmg_lib.predict --spot
-    from clipmg_lib.predict import main as predict_main
+    # the same through the command line a user runs on a recording: python -m clipmg_lib.runs.predict --spot
+    from clipmg_lib.runs.predict import main as predict_main
     video_path = layout.video_path(12)
     assert predict_main([str(video_path), "--spot", "--run", str(tmp_path / "run"), "--skeleton",
                          str(layout.skeleton_path(12)), "--out", str(tmp_path / "cli"),

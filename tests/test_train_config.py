@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from clipmg_lib.train.__main__ import main as train_main
+from clipmg_lib.runs.train import main as train_main
 from clipmg_lib.core.config import ConfigError
 from clipmg_lib.train.config import load_train_config
 

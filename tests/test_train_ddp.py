@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from clipmg_lib.train.trainer import Predictions
+from clipmg_lib.eval.predictions import Predictions
 from deadline_subprocess import run
 
 WORKER = Path(__file__).with_name("ddp_toy_worker.py")
@@ -51,12 +51,12 @@ def test_the_cli_runs_under_torchrun_on_the_demo(small_demo, tmp_path):
     """The real entry point under torchrun (2 CPU processes, gloo): caches built once, a run that evaluates
     every test clip once and writes one submission."""
     from clipmg_lib.data.export import read_submission_csv
-    from clipmg_lib.train.run import load_index
+    from clipmg_lib.runs.train_model import load_index
 
     root = small_demo
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "clipmg_lib.train", "--dataset-root", str(root), "--out", str(tmp_path / "run"),
+           "-m", "clipmg_lib.runs.train", "--dataset-root", str(root), "--out", str(tmp_path / "run"),
            "--cache-dir", str(tmp_path / "cache"), "--quiet", "--set", "epochs=1", "--set", "batch_size=8",
            "--set", "train_views=1", "--set", "device=cpu"]
     proc = run(cmd, timeout=300, env=env)

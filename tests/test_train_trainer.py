@@ -13,7 +13,9 @@ from clipmg_lib.train.config import TrainConfig, load_train_config
 from clipmg_lib.train.losses import class_weights
 from clipmg_lib.train.optim import warmup_cosine_factor
 from clipmg_lib.train.samplers import DistributedClassBalancedSampler
-from clipmg_lib.train.trainer import Predictions, Trainer
+from clipmg_lib.eval.metrics import classification_report
+from clipmg_lib.eval.predictions import Predictions
+from clipmg_lib.train.trainer import Trainer
 from train_toys import NUM_CLASSES, ToyClips, ToyModel
 
 CFG = TrainConfig(model="toy", epochs=4, batch_size=16, lr=3e-3, warmup_epochs=0.5, seed=3, train_views=1)
@@ -22,7 +24,12 @@ CFG = TrainConfig(model="toy", epochs=4, batch_size=16, lr=3e-3, warmup_epochs=0
 def make_trainer(out_dir, config=CFG, train=None, val=None):
     torch.manual_seed(config.seed)  # the model's initial weights come from the run's seed
     return Trainer(ToyModel(), config, out_dir, train or ToyClips(192, seed=0), val or ToyClips(96, seed=1),
-                   show_progress=False)
+                   show_progress=False, val_metrics=classification_report)
+
+
+def test_a_validation_set_needs_the_metrics_it_selects_on(tmp_path):
+    with pytest.raises(ValueError, match="val_metrics"):
+        Trainer(ToyModel(), CFG, tmp_path, ToyClips(32, seed=0), ToyClips(16, seed=1), show_progress=False)
 
 
 @pytest.mark.slow
@@ -81,7 +88,7 @@ def test_resume_refuses_a_different_config(tmp_path):
 def test_predictions_round_trip_and_extras(tmp_path):
     trainer = make_trainer(tmp_path, CFG.replace(epochs=1))
     trainer.fit()
-    preds = trainer.predict(trainer.val_set, keep=("gate", "fused"))
+    preds = Predictions(**trainer.forward_dataset(trainer.val_set, keep=("gate", "fused")))
     assert preds.logits.shape == (96, NUM_CLASSES) and preds.extras["gate"].shape == (96, 16)
     assert (np.diff(preds.index) == 1).all() and preds.sample_ids[0] == "toy_0"
     preds.save(tmp_path / "p.npz")
@@ -89,7 +96,7 @@ def test_predictions_round_trip_and_extras(tmp_path):
     np.testing.assert_array_equal(again.logits, preds.logits)
     assert again.sample_ids == preds.sample_ids and again.report() == preds.report()
     with pytest.raises(KeyError, match="attn"):
-        trainer.predict(trainer.val_set, keep=("attn",))
+        trainer.forward_dataset(trainer.val_set, keep=("attn",))
 
 
 @pytest.mark.slow

@@ -25,6 +25,19 @@ def config_dir(kind: str) -> Path:
     return path
 
 
+#: The file the demo generator (``clipmg_lib.demo``) writes at the root of a dataset it generated; its presence
+#: is what says "the kit wrote this root". Owned here so that naming runs needs no import of the generator.
+DEMO_MANIFEST_NAME = "demo_manifest.json"
+
+
+def demo_manifest(root: str | os.PathLike) -> dict | None:
+    """The parsed :data:`DEMO_MANIFEST_NAME` at ``root`` (a dict), or ``None`` when the kit did not generate it."""
+    import json
+
+    path = Path(root) / DEMO_MANIFEST_NAME
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def demo_root() -> Path:
     """Root of the generated demo dataset (``$CLIPMG_DEMO_ROOT`` or ``data/demo``)."""
     return Path(os.environ.get("CLIPMG_DEMO_ROOT", REPO_ROOT / "data" / "demo"))

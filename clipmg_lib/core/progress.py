@@ -8,7 +8,7 @@ depends on ``CLIPMG_PROGRESS`` in the environment:
   tqdm's default) closes, it prints one line to stdout, ``desc: 15/15 batch in 00:03``. Bars that would
   vanish (``leave=False``: one epoch, one evaluation pass) print nothing. This is for executed notebooks
   (papermill, nbval): no one sees a widget there, and a saved widget shows only its first frame, "0%".
-  The chain runner (:mod:`clipmg_lib.chain`) sets it for the kernels it starts.
+  The chain runner (:mod:`clipmg_lib.runs.chain`) sets it for the kernels it starts.
 - ``off``: no bar and no line.
 """
 from __future__ import annotations

@@ -236,7 +236,7 @@ def _apply_policy(index: pd.DataFrame, layout: IMiGUELayout, on_bad_data: str, p
         kind = ClipRangeError if report["problem"].str.startswith("clip ").all() else BadDataError
         raise kind(f"{layout.root}: {files} bad file(s), {report['sample_id'].nunique()} clip(s) affected:\n"
                    f"{describe_bad_data(report)}\nfix or remove these files, or drop the affected clips with "
-                   f"on_bad_data='skip' (python -m clipmg_lib.train --set on_bad_data=skip; notebook parameter "
+                   f"on_bad_data='skip' (python -m clipmg_lib.runs.train --set on_bad_data=skip; notebook parameter "
                    f"on_bad_data='skip'), which writes skipped.csv")
     skipped = list(dict.fromkeys(report["sample_id"]))
     if skipped:

@@ -97,6 +97,7 @@ from .layout_on_disk import MEDIAPIPE_DIR, OFFICIAL_CSV_NAME, SPLIT_RGB_DIRS, SP
 from .skeleton import Skeleton
 from .skeleton_io import write_light_hand_csv
 from .splits import clip_split
+from ..core.paths import DEMO_MANIFEST_NAME
 from ..core.progress import progress_bar
 from ..core.workers import process_pool
 
@@ -104,7 +105,7 @@ log = logging.getLogger(__name__)
 
 #: Bump when the generator's output changes: existing demo datasets are then regenerated.
 GENERATOR_VERSION = 4
-MANIFEST_NAME = "demo_manifest.json"
+MANIFEST_NAME = DEMO_MANIFEST_NAME  # the name is owned by core.paths (runs and spotting read it there)
 _INCOMPLETE_NAME = ".demo_incomplete.json"
 
 #: iMiGUE's clip count per raw class (labels_20200831.csv); the demo's class prior is these ** 0.7.
@@ -381,7 +382,7 @@ def generate_demo(out: str | os.PathLike, seed: int = 0, size: str = "default", 
             f"{root} holds {[str(p) for p in existing]} but no {MANIFEST_NAME}: it is not a demo dataset written "
             f"by this generator, and the generator never replaces a dataset it did not write (--force neither). "
             f"Choose another --out for the demo. To run the chain on this dataset, read-only: "
-            f"make imigue IMIGUE={root}  (or: python -m clipmg_lib.chain --dataset-root {root})")
+            f"make imigue IMIGUE={root}  (or: python -m clipmg_lib.runs.chain --dataset-root {root})")
 
     started = time.perf_counter()
     cfg = SIZES[size]

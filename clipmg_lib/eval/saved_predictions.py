@@ -1,6 +1,6 @@
 """Read the predictions a training run saved, without importing the training package.
 
-A run folder (``results/train/<run>/``, written by ``clipmg_lib.train.run.train_model``) holds
+A run folder (``results/train/<run>/``, written by ``clipmg_lib.runs.train_model``) holds
 ``predictions_{split}.npz`` with ``index`` int64 (N,), ``labels`` int64 (N,), ``logits`` float32 (N, 32),
 ``sample_ids`` unicode (N,), ``loss`` and optional ``extra_*`` arrays. The ablation runner lists its runs in
 ``<results>/ablation_runs.csv`` (``variant, seed, run_dir, ...``). Evaluation modules read both through here.

@@ -244,7 +244,8 @@ OUTCOMES = ("matched", "too short", "too long", "misplaced", "wrong class", "mis
 
 
 def ground_truth_outcomes(pred: pd.DataFrame, gt: pd.DataFrame, tiou: float = MIGA_TIOU) -> pd.DataFrame:
-    """What happened to each ground-truth instance at ``tiou``: ``gt`` plus ``outcome`` and ``best_iou``.
+    """What happened to each ground-truth instance at ``tiou``: ``gt`` plus ``outcome`` (a categorical whose
+    categories are :data:`OUTCOMES`, in that order, so a figure or table lists them all) and ``best_iou``.
 
     ``matched``: a prediction matched it one to one. Otherwise, looking at the predictions that overlap it:
     the same-class prediction of highest tIoU decides ``too short`` (it lies inside the instance's length:
@@ -283,7 +284,7 @@ def ground_truth_outcomes(pred: pd.DataFrame, gt: pd.DataFrame, tiou: float = MI
                 outcome[i] = "misplaced"
         elif ((~same) & (iou > tiou)).any():
             outcome[i] = "wrong class"
-    return gt.assign(outcome=outcome, best_iou=best)
+    return gt.assign(outcome=pd.Categorical(outcome, categories=OUTCOMES), best_iou=best)
 
 
 def compare_methods(methods: dict[str, pd.DataFrame], gt: pd.DataFrame, tiou: float = MIGA_TIOU) -> pd.DataFrame:

@@ -17,7 +17,6 @@ width-128 ViT at 112 px, ``configs/architectures/ClipMG-ViT-Tiny-16.json``) for 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..core.hashing import content_hash
 from ..core.paths import config_dir
 from ..core.config import ConfigError
 from .config import BackboneConfig
@@ -269,7 +269,7 @@ class CLIPBackbone(nn.Module):
                 "weights": self.weights.fingerprint, "quick_gelu": self.weights.quick_gelu,
                 "image_size": self.image_size, "token_grid": self.cfg.token_grid,
                 "tokens": "cls+patches,ln_post,proj", "mean": self.mean, "std": self.std}
-        return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+        return content_hash(spec)
 
     # ---- frames ----
     def preprocess(self, imgs: torch.Tensor | np.ndarray) -> torch.Tensor:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
 from ..core.config import ConfigError, from_dict
+from ..core.hashing import content_hash
 from ..data.layouts import get_layout
 from ..pose.pipeline import (DEFAULT_EVAL_STEPS, DEFAULT_HEATMAP, DEFAULT_LAYOUT, DEFAULT_TRAIN_STEPS,
                              RANDOM_TRANSFORMS, PosePipeline, resolve_steps)
@@ -306,8 +305,7 @@ class ModelConfig:
 
     def hash(self) -> str:
         """A short stable hash of the whole config (for cache keys and run names)."""
-        text = json.dumps(self.to_dict(), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return content_hash(self.to_dict(), 16)
 
     def validate(self, source: str = "") -> None:
         where = f"{source}: " if source else ""

@@ -6,7 +6,7 @@ are for looking at a model on a few dozen clips:
     model, pipelines = create_model_and_pipelines("clipmg_tiny")
     dataset = clip_dataset(clips, root, model, pipelines)   # ClipDataset fed as the model's config says
     batch = encode_clips(model, dataset)          # dict: tokens (N,T,1+P,D), heatmap (N,C,T,H,W), labels, ...
-    out = predict(model, batch)                   # dict of stacked forward outputs (logits, attn, gate, ...)
+    out = forward_encoded(model, batch)           # dict of stacked forward outputs (logits, attn, gate, ...)
 """
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def encode_clips(model: CLIPMG, dataset: Dataset, batch_size: int = 16, num_work
 
 
 @torch.no_grad()
-def predict(model: CLIPMG, batch: dict[str, Any], batch_size: int = 64) -> dict[str, torch.Tensor | None]:
+def forward_encoded(model: CLIPMG, batch: dict[str, Any], batch_size: int = 64) -> dict[str, torch.Tensor | None]:
     """``model.eval()`` forward over ``batch`` (from :func:`encode_clips`) in chunks; outputs stacked on dim 0."""
     was_training = model.training
     model.eval()

@@ -13,7 +13,6 @@ prompt string; written atomically).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import torch
 from torch import nn
 
 from ..core.atomic import atomic_path
+from ..core.hashing import content_hash
 from ..data.classes import NUM_CLASSES, class_names
 from ..core.paths import cache_dir
 from ..core.paths import config_dir
@@ -102,7 +102,7 @@ def text_cache_key(clip_model: str, weights: WeightsSource, prompts: list[list[s
     """sha256 of what determines the class embeddings: architecture, weights, every prompt."""
     spec = {"arch": open_clip.get_model_config(clip_model), "clip_model": clip_model,
             "weights": weights.fingerprint, "quick_gelu": weights.quick_gelu, "prompts": prompts}
-    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+    return content_hash(spec)
 
 
 def random_class_codes(num_classes: int, dim: int, seed: int = 0) -> torch.Tensor:

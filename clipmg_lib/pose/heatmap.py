@@ -16,13 +16,10 @@ against PYSKL's per-frame, per-joint loop (:func:`joint_heatmaps_loop`), which t
 """
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from ..data.layouts import get_layout
-
-Results = dict[str, Any]
+from .sample_keys import Results, pose_arrays, sample_layout
 
 
 def _as_hw(size: int | tuple[int, int]) -> tuple[int, int]:
@@ -228,10 +225,8 @@ class GeneratePoseHeatmap:
         return lay.num_joints * self.with_kp + len(lay.limbs) * self.with_limb
 
     def __call__(self, results: Results) -> Results:
-        from .transforms import _pose_arrays, _sample_layout
-
-        kp, sc = _pose_arrays(results, "GeneratePoseHeatmap")
-        layout = _sample_layout(results, kp, "GeneratePoseHeatmap")
+        kp, sc = pose_arrays(results, "GeneratePoseHeatmap")
+        layout = sample_layout(results, kp, "GeneratePoseHeatmap")
         img_shape = tuple(results["img_shape"]) if "img_shape" in results else None
         if self.crop == "person":
             box = pose_box(kp, sc, img_shape, padding=self.padding)

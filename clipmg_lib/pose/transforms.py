@@ -19,35 +19,12 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 
-from ..data.layouts import JointLayout, conversion_index, get_layout
-
-Results = dict[str, Any]
-
-
-def _pose_arrays(results: Results, who: str) -> tuple[np.ndarray, np.ndarray]:
-    """``keypoint`` (T, V, 2) and ``keypoint_score`` (T, V) with shape checks that name the sample."""
-    sid = results.get("sample_id", "?")
-    if "keypoint" not in results or "keypoint_score" not in results:
-        raise KeyError(f"{who}: sample {sid} lacks 'keypoint'/'keypoint_score' (keys: {sorted(results)})")
-    kp = np.asarray(results["keypoint"], dtype=np.float32)
-    sc = np.asarray(results["keypoint_score"], dtype=np.float32)
-    if kp.ndim != 3 or kp.shape[-1] != 2 or sc.shape != kp.shape[:2]:
-        raise ValueError(f"{who}: sample {sid}: expected keypoint (T, V, 2) and keypoint_score (T, V), "
-                         f"got {kp.shape} and {sc.shape}")
-    return kp, sc
-
-
-def _sample_layout(results: Results, kp: np.ndarray, who: str) -> JointLayout:
-    """The sample's joint layout (``layout``, default openpose22), checked against the V of ``keypoint``."""
-    layout = get_layout(results.get("layout", "openpose22"))
-    if kp.shape[1] != layout.num_joints:
-        raise ValueError(f"{who}: sample {results.get('sample_id', '?')}: layout {layout.name} "
-                         f"has {layout.num_joints} joints, keypoint has {kp.shape[1]}")
-    return layout
+from ..data.layouts import conversion_index, get_layout
+from .heatmap import GeneratePoseHeatmap
+from .sample_keys import Results, pose_arrays, sample_layout
 
 
 class _Seeded:
@@ -81,7 +58,7 @@ class InterpolateMissing:
         self.max_gap = max_gap
 
     def __call__(self, results: Results) -> Results:
-        kp, sc = _pose_arrays(results, "InterpolateMissing")
+        kp, sc = pose_arrays(results, "InterpolateMissing")
         t = kp.shape[0]
         valid = sc > 0
         frames = np.arange(t)[:, None].repeat(kp.shape[1], 1)                     # (T, V)
@@ -118,7 +95,7 @@ class SelectFrames:
     per_frame_keys = ("keypoint", "keypoint_score", "keypoint_filled")
 
     def __call__(self, results: Results) -> Results:
-        kp, _ = _pose_arrays(results, "SelectFrames")
+        kp, _ = pose_arrays(results, "SelectFrames")
         sid = results.get("sample_id", "?")
         if "frame_inds" not in results or "clip_start" not in results:
             raise KeyError(f"SelectFrames: sample {sid} lacks 'frame_inds'/'clip_start'")
@@ -150,8 +127,8 @@ class NormalizeSkeleton:
         self.min_scale = min_scale
 
     def __call__(self, results: Results) -> Results:
-        kp, sc = _pose_arrays(results, "NormalizeSkeleton")
-        layout = _sample_layout(results, kp, "NormalizeSkeleton")
+        kp, sc = pose_arrays(results, "NormalizeSkeleton")
+        layout = sample_layout(results, kp, "NormalizeSkeleton")
         names = layout.openpose_names
         seen = sc > 0
         centre, scale = None, None
@@ -196,14 +173,14 @@ class Flip(_Seeded):
         self.flip_ratio = flip_ratio
 
     def __call__(self, results: Results) -> Results:
-        kp, sc = _pose_arrays(results, "Flip")
+        kp, sc = pose_arrays(results, "Flip")
         if "heatmap" in results:
             raise ValueError("Flip: run it before GeneratePoseHeatmap (the sample already has a 'heatmap')")
         do = self.flip_ratio >= 1 or (self.flip_ratio > 0 and self.rng_for(results).random() < self.flip_ratio)
         results["flip"] = bool(do)
         if not do:
             return results
-        perm = _sample_layout(results, kp, "Flip").flip_index
+        perm = sample_layout(results, kp, "Flip").flip_index
         width = float(results["img_shape"][1])
         seen = sc > 0
         flipped = kp.copy()
@@ -237,7 +214,7 @@ class RandomAffine(_Seeded):
         self.scale, self.rotate, self.translate = scale, rotate, translate
 
     def __call__(self, results: Results) -> Results:
-        kp, sc = _pose_arrays(results, "RandomAffine")
+        kp, sc = pose_arrays(results, "RandomAffine")
         seen = sc > 0
         rng = self.rng_for(results)
         s = rng.uniform(1 - self.scale, 1 + self.scale)
@@ -285,8 +262,6 @@ class ConvertLayout:
 
 
 def _registry() -> dict[str, type]:
-    from .heatmap import GeneratePoseHeatmap
-
     return {c.__name__: c for c in (InterpolateMissing, SelectFrames, NormalizeSkeleton, Flip, RandomAffine,
                                     ConvertLayout, GeneratePoseHeatmap)}
 

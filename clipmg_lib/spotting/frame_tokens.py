@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from ..core.atomic import atomic_open, atomic_path
 from ..data.video import ClipReader
 from ..core.paths import cache_dir
-from ..train.feature_cache import stable_hash
+from ..core.hashing import content_hash
 from .video_source import VideoSource
 
 
@@ -47,13 +47,13 @@ class FrameTokenStore:
         self.model, self.stride, self.chunk, self.progress = clipmg, int(stride), int(chunk), progress
         self.fields = {"backbone": clipmg.token_cache_key, "image_size": int(clipmg.image_size),
                        "stride": self.stride, "video_backend": video_backend}
-        self.folder = cache_dir(cache_root) / "spotting" / f"tokens-{stable_hash(self.fields, 12)}"
+        self.folder = cache_dir(cache_root) / "spotting" / f"tokens-{content_hash(self.fields, 12)}"
         self.reader = ClipReader(None, size=int(clipmg.image_size), backend=video_backend, cache_size=1)
         self.encode_seconds = 0.0  # decode + encode time spent by this store (benchmarks)
 
     def path_of(self, source: VideoSource) -> Path:
         st = source.path.stat()
-        key = stable_hash([str(source.path.resolve()), st.st_size, int(st.st_mtime)], 10)
+        key = content_hash([str(source.path.resolve()), st.st_size, int(st.st_mtime)], 10)
         return self.folder / f"{source.video:04d}-{key}.npy"
 
     def num_rows(self, source: VideoSource) -> int:

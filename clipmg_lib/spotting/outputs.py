@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..eval.plots import save_figure
-from ..eval.plots_spotting import spot_timeline_figure
+from ..viz.save import save_figure
+from ..viz.spotting import spot_timeline_figure
 from ..eval.spotting_metrics import write_spots_csv
 
 

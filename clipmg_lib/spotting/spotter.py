@@ -26,16 +26,16 @@ import torch
 
 from ..core.atomic import atomic_open
 from ..data.layout_on_disk import IMiGUELayout
+from ..core.hashing import content_hash
+from ..core.paths import dataset_root as resolve_root, demo_manifest, results_dir as resolve_results
+from ..eval.metrics import classification_report
 from ..eval.spotting_metrics import SPOT_COLUMNS
 from ..model.factory import create_model
 from ..model.inputs import input_pipelines
-from ..core.paths import dataset_root as resolve_root, results_dir as resolve_results
 from ..train.checkpoint import load_checkpoint, load_model_state
 from ..train.config import TrainConfig
 from ..train.distributed import current_dist_info, resolve_device
-from ..train.feature_cache import stable_hash
-from ..train.run import cpu_threads
-from ..train.trainer import Trainer, seed_everything
+from ..train.trainer import Trainer, cpu_threads, seed_everything
 from .config import SpotterConfig, load_spotter_config
 from .dataset import WindowDataset
 from .frame_tokens import FrameTokenStore
@@ -74,13 +74,11 @@ def build_spotting_model(config: SpotterConfig) -> SpottingModel:
 def default_spotter_dir(config: SpotterConfig, dataset_root=None, train_videos=None, val_videos=None,
                         results_dir=None) -> Path:
     """``<results>/spotting/<model>-<hash>``: the hash covers the config, the dataset root and the videos."""
-    from ..data.demo import MANIFEST_NAME
-
     root = resolve_root(dataset_root).resolve()
-    manifest = root / MANIFEST_NAME
-    demo = json.loads(manifest.read_text()).get("generator_version") if manifest.is_file() else None
+    manifest = demo_manifest(root)
+    demo = manifest.get("generator_version") if manifest is not None else None
     fields = {k: v for k, v in config.to_dict().items() if k != "description"}  # a comment changes no result
-    key = stable_hash({"config": fields, "root": str(root), "demo": demo,
+    key = content_hash({"config": fields, "root": str(root), "demo": demo,
                        "train": sorted(map(int, train_videos or [])), "val": sorted(map(int, val_videos or []))}, 8)
     return resolve_results(results_dir) / "spotting" / f"{Path(config.train().model).stem}-{key}"
 
@@ -144,7 +142,7 @@ def train_spotter(config: str | Path | SpotterConfig = "tiny_demo", dataset_root
         val_set = (WindowDataset(val_w, mode="eval", **common, pose_pipeline=pipelines.eval if uses_pose else None)
                    if val_w is not None else None)
         trainer = Trainer(model, tc, out_dir, train_set, val_set, dist_info=dist_info,
-                          num_classes=model.num_classes, show_progress=progress)
+                          num_classes=model.num_classes, show_progress=progress, val_metrics=classification_report)
         history = trainer.fit(resume=resume)
         trainer.load_best()
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -77,8 +77,8 @@ class VideoSource:
         else:
             from ..core.paths import cache_dir
             from ..pose.extract import extract_video
-            from ..train.feature_cache import stable_hash
+            from ..core.hashing import content_hash
 
-            checkpoints = cache_dir() / "spotting" / "pose" / stable_hash(str(video_path.resolve()), 12)
+            checkpoints = cache_dir() / "spotting" / "pose" / content_hash(str(video_path.resolve()), 12)
             skeleton = extract_video(video_path, checkpoint_dir=checkpoints)
         return cls.from_skeleton(video, video_path, skeleton, layout=joint_layout)

@@ -1,12 +1,11 @@
-"""Training: feature cache, trainer with checkpoints and resume, DDP, ablation runner.
+"""Training mechanics: feature caches, cached and frame datasets, the Trainer (checkpoints, exact resume,
+DDP), losses, optimiser, samplers, the training config.
 
-Entry points: :func:`train_model` (one run), :func:`run_ablations` (the ablation table),
-``python -m clipmg_lib.train`` (the same from a shell or under ``torchrun``).
+A run end to end (caches -> Trainer -> evaluation -> files) is :func:`clipmg_lib.runs.train_model`; its
+command line is ``python -m clipmg_lib.runs.train``. train does not import eval: the Trainer is handed the
+validation metrics it selects on.
 """
-from .ablation import DEFAULT_VARIANTS, run_ablations
 from .config import TrainConfig, available_train_configs, load_train_config
-from .run import RunResult, evaluate_split, load_index, prepare_caches, train_model
-from .trainer import Predictions, Trainer
+from .trainer import Trainer, forward_dataset
 
-__all__ = ["DEFAULT_VARIANTS", "Predictions", "RunResult", "TrainConfig", "Trainer", "available_train_configs",
-           "evaluate_split", "load_index", "load_train_config", "prepare_caches", "run_ablations", "train_model"]
+__all__ = ["TrainConfig", "Trainer", "available_train_configs", "forward_dataset", "load_train_config"]

@@ -1,7 +1,7 @@
 """Process-group set-up for ``torchrun`` and gathering evaluation results across ranks.
 
-The same entry point runs in one process (``python -m clipmg_lib.train``) or in N
-(``torchrun --nproc_per_node N -m clipmg_lib.train``): :func:`init_distributed` reads torchrun's
+The same entry point runs in one process (``python -m clipmg_lib.runs.train``) or in N
+(``torchrun --nproc_per_node N -m clipmg_lib.runs.train``): :func:`init_distributed` reads torchrun's
 ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` variables and starts NCCL (GPUs) or gloo (CPU). Evaluation shards
 clips with a non-shuffling ``DistributedSampler`` (which pads by repeating clips so that every rank has the
 same count); :func:`gather_predictions` all-gathers the per-rank arrays and drops the padding by clip index.

@@ -23,7 +23,6 @@ of training (decoding video, running the ViT) is done once. Layout of one cache:
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -32,17 +31,13 @@ from typing import Any
 import numpy as np
 
 from ..core.atomic import atomic_open, atomic_path
+from ..core.hashing import content_hash
 
 FORMAT_VERSION = 1
 
 
 class FeatureCacheError(RuntimeError):
     """A cache folder that is incomplete or inconsistent (the message names the file)."""
-
-
-def stable_hash(obj: Any, length: int = 16) -> str:
-    """SHA-256 of the canonical JSON of ``obj`` (sorted keys), first ``length`` hex chars."""
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:length]
 
 
 class FeatureCache:
@@ -58,8 +53,8 @@ class FeatureCache:
         self.fields = fields
         self.sample_ids = [str(s) for s in sample_ids]
         self.shard_size = int(shard_size)
-        self.key = stable_hash({"format": FORMAT_VERSION, "kind": kind, "fields": fields,
-                                "sample_ids": self.sample_ids, "shard_size": self.shard_size})
+        self.key = content_hash({"format": FORMAT_VERSION, "kind": kind, "fields": fields,
+                                 "sample_ids": self.sample_ids, "shard_size": self.shard_size}, 16)
         self.folder = Path(root) / f"{kind}-{self.key}"
         self._opened: dict[str, CachedView] = {}
 

@@ -32,11 +32,12 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Subset
 
+from ..core.hashing import content_hash
 from ..core.progress import progress_bar
 from ..core.workers import loader_kwargs
-from .distributed import DistInfo, barrier, current_dist_info
 from ..model.inputs import ModelPipelines, input_pipelines
-from .feature_cache import FeatureCache, stable_hash
+from .distributed import DistInfo, barrier, current_dist_info
+from .feature_cache import FeatureCache
 
 SHARD_SIZE = 256
 
@@ -49,7 +50,7 @@ def view_names(train_views: int, with_uniform: bool = True) -> list[str]:
 def index_fingerprint(index: pd.DataFrame) -> str:
     """Hash of the clips (ids, frame ranges, labels): the cache is rebuilt when the clip index changes."""
     cols = [c for c in ("sample_id", "video", "start_frame", "end_frame", "label") if c in index]
-    return stable_hash(index[cols].astype(str).to_numpy().tolist())
+    return content_hash(index[cols].astype(str).to_numpy().tolist(), 16)
 
 
 @dataclass

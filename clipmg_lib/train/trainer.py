@@ -22,8 +22,8 @@ import json
 import math
 import random
 import time
-from contextlib import nullcontext
-from dataclasses import dataclass, field
+from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ..core.atomic import atomic_open, atomic_path
-from ..eval import metrics as M
+from ..data.classes import NUM_CLASSES
 from ..core.progress import progress_bar
 from ..core.workers import loader_kwargs
 from .checkpoint import (
@@ -66,54 +66,18 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-@dataclass
-class Predictions:
-    """A model's outputs on a dataset, one row per clip, ordered by dataset index.
-
-    ``logits`` float32 (N, C); ``labels`` int64 (N,); ``index`` int64 (N,); ``sample_ids`` list of N str;
-    ``extras`` maps output names (``gate`` (N, D), ``fused`` (N, D), ``attn`` (N, heads, Q, L)) to arrays.
-    """
-
-    index: np.ndarray
-    labels: np.ndarray
-    logits: np.ndarray
-    sample_ids: list[str]
-    extras: dict[str, np.ndarray] = field(default_factory=dict)
-    loss: float = float("nan")
-
-    @property
-    def predicted(self) -> np.ndarray:
-        return self.logits.argmax(axis=1)
-
-    def report(self) -> dict[str, float]:
-        """``top1``, ``top5``, ``mean_class_acc``, ``n`` and ``loss``."""
-        out = M.classification_report(self.logits, self.labels)
-        out["loss"] = self.loss
-        return out
-
-    def frame(self) -> pd.DataFrame:
-        """One row per clip: ``sample_id, label, predicted, correct, confidence`` (softmax of the prediction)."""
-        prob = M.softmax(self.logits)
-        return pd.DataFrame({"sample_id": self.sample_ids, "label": self.labels, "predicted": self.predicted,
-                             "correct": self.predicted == self.labels, "confidence": prob.max(axis=1)})
-
-    def save(self, path: str | Path) -> Path:
-        """Write the arrays to one ``.npz`` (no pickle: sample ids are stored as a unicode array), atomically."""
-        path = Path(path)
-        arrays = {"index": self.index, "labels": self.labels, "logits": self.logits,
-                  "sample_ids": np.asarray(self.sample_ids, dtype=str), "loss": np.asarray(self.loss)}
-        arrays.update({f"extra_{k}": v for k, v in self.extras.items()})
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as f:
-                np.savez(f, **arrays)
-        return path
-
-    @classmethod
-    def load(cls, path: str | Path) -> "Predictions":
-        with np.load(path, allow_pickle=False) as z:
-            extras = {k[len("extra_"):]: z[k] for k in z.files if k.startswith("extra_")}
-            return cls(index=z["index"], labels=z["labels"], logits=z["logits"], sample_ids=z["sample_ids"].tolist(),
-                       extras=extras, loss=float(z["loss"]))
+@contextmanager
+def cpu_threads(config: TrainConfig, device: torch.device):
+    """Use ``config.cpu_threads`` intra-op threads while a CPU run is in this block, then restore."""
+    if config.cpu_threads <= 0 or device.type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(config.cpu_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _autocast(device: torch.device, amp: str):
@@ -131,6 +95,11 @@ def _to_device(batch: dict[str, Any], keys, device: torch.device) -> dict[str, t
 class Trainer:
     """Train ``model`` on ``train_set``, select on ``val_set``, write everything under ``out_dir``.
 
+    ``val_metrics(logits (N, C), labels (N,)) -> {name: value}`` scores the validation outputs each epoch
+    (needed with a ``val_set``; it must return ``config.select_metric``). The caller passes the evaluation
+    metrics (:func:`clipmg_lib.eval.metrics.classification_report`): train and eval are siblings, so the
+    trainer optimises and selects, and does not own what a good prediction is.
+
     ``train_set`` must expose ``labels`` (int array, one per item) for class balancing and, to receive
     per-epoch views, may define ``set_epoch(epoch)``. Datasets may expose ``sample_ids`` (list of str).
     Under ``torchrun`` the model is wrapped in ``DistributedDataParallel``; every rank must build the same
@@ -139,8 +108,13 @@ class Trainer:
 
     def __init__(self, model: nn.Module, config: TrainConfig, out_dir: str | Path, train_set: Dataset,
                  val_set: Dataset | None = None, dist_info: DistInfo | None = None, num_classes: int | None = None,
-                 show_progress: bool = True) -> None:
+                 show_progress: bool = True,
+                 val_metrics: Callable[[np.ndarray, np.ndarray], dict[str, float]] | None = None) -> None:
+        if val_set is not None and val_metrics is None:
+            raise ValueError("Trainer: a val_set needs val_metrics(logits, labels) -> {metric: value} to select the "
+                             "best epoch (e.g. clipmg_lib.eval.metrics.classification_report)")
         self.config = config
+        self.val_metrics = val_metrics
         self.dist = dist_info or current_dist_info()
         self.device = self.dist.device
         self.out_dir = Path(out_dir)
@@ -148,7 +122,7 @@ class Trainer:
         self.show_progress = show_progress and self.dist.is_main
         seed_everything(config.seed + self.dist.rank)
         self.model = model.to(self.device)
-        self.num_classes = num_classes or int(getattr(unwrap(model), "num_classes", M.NUM_CLASSES))
+        self.num_classes = num_classes or int(getattr(unwrap(model), "num_classes", NUM_CLASSES))
         labels = np.asarray(getattr(train_set, "labels"), dtype=np.int64)
         self.train_labels = labels
 
@@ -263,7 +237,8 @@ class Trainer:
                 recompute_bn_stats(self.model, self.train_set, self.config, self.dist, epoch)
             row: dict[str, Any] = {"epoch": epoch + 1, **train_stats}
             if self.val_set is not None:
-                val = self.predict(self.val_set).report()
+                out = self.forward_dataset(self.val_set)
+                val = {**self.val_metrics(out["logits"], out["labels"]), "loss": out["loss"]}
                 row.update({f"val_{k}": v for k, v in val.items() if k != "n"})
                 score = val[self.config.select_metric]
             else:
@@ -327,10 +302,10 @@ class Trainer:
                 "train_top1": float(totals[1] / totals[2])}
 
     @torch.no_grad()
-    def predict(self, dataset: Dataset, keep: tuple[str, ...] = (), batch_size: int | None = None) -> Predictions:
-        """Run the model on ``dataset`` (sharded over ranks, gathered on all); ``keep`` names extra outputs
-        to return (e.g. ``("gate", "fused", "attn")``)."""
-        return predict(self.model, dataset, self.config, self.dist, keep=keep,
+    def forward_dataset(self, dataset: Dataset, keep: tuple[str, ...] = (),
+                        batch_size: int | None = None) -> dict[str, Any]:
+        """:func:`forward_dataset` of the trainer's model (sharded over ranks, gathered on all)."""
+        return forward_dataset(self.model, dataset, self.config, self.dist, keep=keep,
                        batch_size=batch_size or self.per_rank_batch, show_progress=self.show_progress)
 
     # ----------------------------------------------------------------- outputs
@@ -391,9 +366,16 @@ def recompute_bn_stats(model: nn.Module, dataset: Dataset, config: TrainConfig, 
 
 
 @torch.no_grad()
-def predict(model: nn.Module, dataset: Dataset, config: TrainConfig, dist_info: DistInfo | None = None,
-            keep: tuple[str, ...] = (), batch_size: int = 64, show_progress: bool = False) -> Predictions:
-    """Evaluate ``model`` on every item of ``dataset`` once (DDP: each rank a shard, results all-gathered)."""
+def forward_dataset(model: nn.Module, dataset: Dataset, config: TrainConfig, dist_info: DistInfo | None = None,
+                    keep: tuple[str, ...] = (), batch_size: int = 64, show_progress: bool = False) -> dict[str, Any]:
+    """The model's outputs on every item of ``dataset`` once, in eval mode (DDP: each rank a shard, results
+    all-gathered), ordered as gathered.
+
+    Returns plain arrays under the field names of :class:`clipmg_lib.eval.predictions.Predictions` (which
+    wraps them: ``Predictions(**out)``): ``index`` int64 (N,), ``labels`` int64 (N,), ``logits`` float32 (N, C),
+    ``sample_ids`` list of N str, ``extras`` {name in ``keep``: float32 array (N, ...)} and ``loss`` (mean
+    cross-entropy on the unique clips, NaN when N = 0).
+    """
     dist_info = dist_info or current_dist_info()
     device = dist_info.device
     model = unwrap(model).to(device)
@@ -428,5 +410,5 @@ def predict(model: nn.Module, dataset: Dataset, config: TrainConfig, dist_info: 
     index = gathered["index"].numpy()
     ids = getattr(dataset, "sample_ids", None)
     sample_ids = [str(ids[i]) for i in index] if ids is not None else [str(i) for i in index]
-    return Predictions(index=index, labels=labels.numpy(), logits=logits.numpy(), sample_ids=sample_ids,
-                       extras={k: gathered[k].numpy() for k in keep}, loss=loss)
+    return {"index": index, "labels": labels.numpy(), "logits": logits.numpy(), "sample_ids": sample_ids,
+            "extras": {k: gathered[k].numpy() for k in keep}, "loss": loss}

@@ -1,13 +1,13 @@
 """Command line: train (or run the ablations) in one process or under torchrun.
 
     # the CPU demo
-    python -m clipmg_lib.train --config tiny_demo --out results/train/tiny
+    python -m clipmg_lib.runs.train --config tiny_demo --out results/train/tiny
     # the paper configuration on iMiGUE, one GPU
-    python -m clipmg_lib.train --config paper_vitb16 --dataset-root /data/imigue --out results/train/vitb16
+    python -m clipmg_lib.runs.train --config paper_vitb16 --dataset-root /data/imigue --out results/train/vitb16
     # the same on 4 GPUs (batch_size stays the global batch)
-    torchrun --nproc_per_node 4 -m clipmg_lib.train --config paper_vitb16 --dataset-root /data/imigue --out ...
+    torchrun --nproc_per_node 4 -m clipmg_lib.runs.train --config paper_vitb16 --dataset-root /data/imigue --out ...
     # every ablation with the same seed and budget
-    python -m clipmg_lib.train --config tiny_demo --ablations --out results
+    python -m clipmg_lib.runs.train --config tiny_demo --ablations --out results
     # any config field, dotted for nested ones (values are JSON, else strings):
     #   --set epochs=5 --set lr=3e-4 --set model_overrides.inputs.heatmap.size=32 --set model_overrides.pretrained=/w/vitb16.pt
 
@@ -27,7 +27,7 @@ from ..core.config import override_argument
 
 def build_parser() -> argparse.ArgumentParser:
     """The CLI's arguments; ``--set`` items are parsed by :func:`clipmg_lib.core.config.override_argument`."""
-    ap = argparse.ArgumentParser(prog="python -m clipmg_lib.train", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m clipmg_lib.runs.train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="tiny_demo", help="training config name or JSON path (default tiny_demo)")
     ap.add_argument("--dataset-root", default=None, help="iMiGUE root (default: the demo dataset)")
@@ -47,9 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     from .ablation import DEFAULT_VARIANTS, run_ablations
-    from .config import load_train_config
-    from .distributed import cleanup, init_distributed
-    from .run import train_model
+    from ..train.config import load_train_config
+    from ..train.distributed import cleanup, init_distributed
+    from .train_model import train_model
 
     from ..core.config import ConfigError
     from ..data.clip_index import BadDataError

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from clipmg_lib.data.export import read_submission_csv
-from clipmg_lib.train import load_train_config, prepare_caches, run_ablations, train_model
-from clipmg_lib.train.ablation import load_ablation_runs
-from clipmg_lib.train.run import create_model_for, load_index
+from clipmg_lib.runs import prepare_caches, run_ablations, train_model
+from clipmg_lib.runs.ablation import load_ablation_runs
+from clipmg_lib.runs.train_model import create_model_for, load_index
+from clipmg_lib.train import load_train_config
 
 CFG = load_train_config("tiny_demo", epochs=2, batch_size=8, lr=3e-3, train_views=2)
 
@@ -101,8 +102,8 @@ def test_a_training_backbone_reads_frames_instead_of_the_cache(small_demo, tmp_p
 
 def test_run_name_changes_with_model_config_and_regenerated_demo(tmp_path):
     """A finished run is reused only for the same training config, model config and dataset."""
-    from clipmg_lib.data.demo import MANIFEST_NAME
-    from clipmg_lib.train.run import run_name
+    from clipmg_lib.core.paths import DEMO_MANIFEST_NAME as MANIFEST_NAME
+    from clipmg_lib.runs.naming import run_name
 
     cfg = load_train_config("tiny_demo")
     root = tmp_path / "demo"

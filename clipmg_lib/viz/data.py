@@ -3,7 +3,7 @@ the subject split, and one clip's sampled frames with its skeleton drawn over th
 
 Each ``*_figure`` takes a clip index (``clipmg_lib.data.clip_index.build_clip_index``) or a sample dict
 (``clipmg_lib.data.dataset.ClipDataset``) and returns a ``plotly.graph_objects.Figure``; save it with
-:func:`clipmg_lib.eval.plots.save_figure`.
+:func:`clipmg_lib.viz.save.save_figure`.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..data.clip_index import class_counts
-from .plots_pose import frames_with_skeletons_figure
+from .pose import frames_with_skeletons_figure
 
 SPLIT_COLOURS = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c"}
 _SPLIT_ORDER = ("train", "val", "test")

@@ -1,5 +1,5 @@
 """Plotly figures of the model's internals (notebooks 03-05): class-text similarity, predictions,
-pose-guided queries, fusion gates. Save them with :func:`clipmg_lib.eval.plots.save_figure`."""
+pose-guided queries, fusion gates. Save them with :func:`clipmg_lib.viz.save.save_figure`."""
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -1,5 +1,5 @@
 """Analysis of a trained run: reload it, pick right and wrong predictions, collect what the figures of
-:mod:`clipmg_lib.eval.plots` show (frames + attention, gates, embeddings).
+:mod:`clipmg_lib.viz.results` show (frames + attention, gates, embeddings).
 
     run = load_run("results/train/clipmg_tiny-1a2b3c4d")
     preds = run.predictions("test")                       # saved by train_model at the best epoch
@@ -19,9 +19,9 @@ from ..data.classes import class_names
 from ..core.paths import dataset_root
 from ..train.checkpoint import load_checkpoint, load_model_state
 from ..train.config import TrainConfig, load_train_config
-from ..train.run import create_model_for, load_index, make_dataset, prepare_caches
-from ..train.trainer import Predictions
-from .plots import attention_over_frames
+from ..eval.predictions import Predictions
+from ..viz.results import attention_over_frames
+from .train_model import create_model_for, load_index, make_dataset, prepare_caches
 
 
 @dataclass
@@ -78,7 +78,7 @@ def attention_examples(run: LoadedRun, split: str, preds: Predictions, rows: lis
                        n_right: int = 2, n_wrong: int = 2) -> list[dict]:
     """For chosen clips: the frames the backbone saw and the attention of the predicted class's query.
 
-    Returns dicts for :func:`clipmg_lib.eval.plots.attention_examples_figure` (``frames`` uint8
+    Returns dicts for :func:`clipmg_lib.viz.results.attention_examples_figure` (``frames`` uint8
     (T, S, S, 3), ``patch_maps``, ``frame_mass``, ``cls_mass``, ``title``, ``sample_id``).
     """
     from ..data.dataset import ClipDataset

@@ -9,7 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from clipmg_lib.eval import metrics, plots
+from clipmg_lib.eval import metrics
+from clipmg_lib.viz import results as plots, save as figure_save
 
 
 def test_attention_over_frames_reduces_heads_and_queries():
@@ -59,7 +60,7 @@ def test_figures_are_written(tmp_path):
     # only the classes present are drawn in the confusion matrix
     assert len(figs["cm"].data[0].x) == len(np.unique(np.r_[labels, scores.argmax(1)]))
     for name, fig in figs.items():
-        path = plots.save_figure(fig, tmp_path, name, png=False)  # the real PNG export: test_png_export_for_real
+        path = figure_save.save_figure(fig, tmp_path, name, png=False)  # the real PNG export: test_png_export_for_real
         assert path.read_text().count("<html") == 1
     assert (tmp_path / "figures" / "plotly.min.js").stat().st_size > 1_000_000
     assert sorted(p.name for p in (tmp_path / "figures").iterdir() if p.name.startswith(".")) == []  # no temp files left
@@ -74,25 +75,25 @@ def test_png_export_for_real(tmp_path):
     """Where kaleido and a browser are installed, the PNG is a real image (kaleido drives Chrome: slow)."""
     pytest.importorskip("kaleido")
     try:
-        html = plots.save_figure(_bar(), tmp_path, "bar", png=True)
+        html = figure_save.save_figure(_bar(), tmp_path, "bar", png=True)
     except RuntimeError as e:
         pytest.skip(f"no static export here: {e}")
     assert html.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_png_only_where_static_export_works(tmp_path, monkeypatch):
-    monkeypatch.setattr(plots, "_png_export_ok", None)
+    monkeypatch.setattr(figure_save, "_png_export_ok", None)
     # no kaleido: HTML only, one warning saying what to install, and png=True raises
-    monkeypatch.setattr(plots, "_kaleido_installed", lambda: False)
+    monkeypatch.setattr(figure_save, "_kaleido_installed", lambda: False)
     with pytest.warns(RuntimeWarning, match="kaleido is not installed"):
-        html = plots.save_figure(_bar(), tmp_path, "a")
+        html = figure_save.save_figure(_bar(), tmp_path, "a")
     assert html.is_file() and not html.with_suffix(".png").exists()
     with pytest.raises(RuntimeError, match="kaleido is not installed"):
-        plots.save_figure(_bar(), tmp_path, "a", png=True)
+        figure_save.save_figure(_bar(), tmp_path, "a", png=True)
     # kaleido and a browser: the PNG is written beside the HTML
-    monkeypatch.setattr(plots, "_png_export_ok", None)
-    monkeypatch.setattr(plots, "_kaleido_installed", lambda: True)
-    monkeypatch.setattr(plots, "_start_png_server", lambda: None)
+    monkeypatch.setattr(figure_save, "_png_export_ok", None)
+    monkeypatch.setattr(figure_save, "_kaleido_installed", lambda: True)
+    monkeypatch.setattr(figure_save, "_start_png_server", lambda: None)
     calls = []
 
     def fake_write_image(self, path, format):
@@ -100,18 +101,18 @@ def test_png_only_where_static_export_works(tmp_path, monkeypatch):
         Path(path).write_bytes(b"\x89PNG\r\n")
 
     monkeypatch.setattr(go.Figure, "write_image", fake_write_image)
-    assert plots.save_figure(_bar(), tmp_path, "b").with_suffix(".png").read_bytes().startswith(b"\x89PNG")
+    assert figure_save.save_figure(_bar(), tmp_path, "b").with_suffix(".png").read_bytes().startswith(b"\x89PNG")
     # kaleido without a browser: one warning naming the system package, no partial file, no retry
     def no_browser(self, path, format):
         calls.append("fail")
         raise RuntimeError("Could not find Chrome")
 
-    monkeypatch.setattr(plots, "_png_export_ok", None)
+    monkeypatch.setattr(figure_save, "_png_export_ok", None)
     monkeypatch.setattr(go.Figure, "write_image", no_browser)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        plots.save_figure(_bar(), tmp_path, "c")
-        plots.save_figure(_bar(), tmp_path, "d")
+        figure_save.save_figure(_bar(), tmp_path, "c")
+        figure_save.save_figure(_bar(), tmp_path, "d")
     assert calls == ["png", "fail"]
     assert [str(w.message) for w in caught if "HTML only" in str(w.message)] == [
         "figures are written as HTML only, no PNG: plotly's static export failed (RuntimeError: Could not find "

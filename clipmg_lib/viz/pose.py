@@ -2,7 +2,7 @@
 
 Joints are coloured by the PERSON's side (``layouts.JointLayout.sides``): left blue, right red, centre
 green, so a left/right mix-up shows at a glance. Frames are embedded as PNG data URIs (small HTML).
-Save with :func:`clipmg_lib.eval.plots.save_figure`.
+Save with :func:`clipmg_lib.viz.save.save_figure`.
 """
 from __future__ import annotations
 

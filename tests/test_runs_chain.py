@@ -6,7 +6,7 @@ import time
 import nbformat
 import pytest
 
-from clipmg_lib import chain
+from clipmg_lib.runs import chain
 
 
 def test_discovers_notebooks_by_order_prefix(tmp_path):

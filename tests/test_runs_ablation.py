@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from clipmg_lib.train.ablation import markdown_table, mermaid_chart, summarise_seeds, variant_config
+from clipmg_lib.runs.ablation import markdown_table, mermaid_chart, summarise_seeds, variant_config
 from clipmg_lib.train.config import TrainConfig
 
 

@@ -1,7 +1,8 @@
 """One training run end to end: clip index -> feature caches -> cached datasets -> Trainer -> best epoch
 evaluated on val and test -> predictions, report and MiGA submission on disk.
 
-    from clipmg_lib.train import load_train_config, train_model
+    from clipmg_lib.runs import train_model
+    from clipmg_lib.train import load_train_config
     result = train_model(load_train_config("tiny_demo", epochs=5), dataset_root=None, out_dir="results/train/tiny")
     result.reports["test"]   # {'top1': ..., 'top5': ..., 'mean_class_acc': ..., 'n': ..., 'loss': ...}
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,16 +25,17 @@ import torch
 from torch.utils.data import Dataset
 
 from ..core.atomic import atomic_open
+from ..core.paths import cache_dir, dataset_root as resolve_root
 from ..eval import metrics as M
+from ..eval.predictions import Predictions
 from ..model.inputs import ModelPipelines, input_pipelines
-from ..core.paths import cache_dir, dataset_root as resolve_root, results_dir as resolve_results
-from .cached_dataset import CachedClipDataset
-from .config import TrainConfig
-from .distributed import DistInfo, current_dist_info, resolve_device
-from .feature_cache import stable_hash
-from .features import SplitCaches, build_split_caches, view_names
-from .frame_dataset import FrameClipDataset
-from .trainer import Predictions, Trainer, predict, seed_everything
+from ..train.cached_dataset import CachedClipDataset
+from ..train.config import TrainConfig
+from ..train.distributed import DistInfo, current_dist_info, resolve_device
+from ..train.features import SplitCaches, build_split_caches, view_names
+from ..train.frame_dataset import FrameClipDataset
+from ..train.trainer import Trainer, cpu_threads, forward_dataset, seed_everything
+from .naming import default_run_dir
 
 #: Extra outputs kept with the predictions for the analysis notebooks (when the variant has them).
 ANALYSIS_OUTPUTS = ("gate", "fused")
@@ -53,54 +54,6 @@ class RunResult:
     predictions: dict[str, Predictions]
     caches: dict[str, SplitCaches] = field(repr=False, default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
-
-
-@contextmanager
-def cpu_threads(config: TrainConfig, device: torch.device):
-    """Use ``config.cpu_threads`` intra-op threads while a CPU run is in this block, then restore."""
-    if config.cpu_threads <= 0 or device.type != "cpu":
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(config.cpu_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def run_name(config: TrainConfig, dataset_root: str | Path | None = None) -> str:
-    """``<model>[_<ablation>]-<hash>``: the folder name of a run under ``<results>/train/``.
-
-    The hash covers the training config (minus fields that do not change the result, e.g. ``device``), the
-    model config it resolves to (so editing a model JSON is a new run, not a stale reuse), and the dataset:
-    its root, plus the demo generator's manifest when there is one (a regenerated demo is a new run).
-    Notebooks 06-08 and the ablation runner thus find each other's finished runs, and two different runs
-    never share a folder.
-    """
-    from ..data.demo import MANIFEST_NAME
-    from ..model.factory import get_model_config
-    from .trainer import RESUMABLE_CHANGES
-
-    ablation = config.model_overrides.get("ablation")
-    fields = {k: v for k, v in config.to_dict().items() if k not in RESUMABLE_CHANGES}
-    if fields.get("on_bad_data") == "error":  # the default changes no clip: names of earlier runs stay valid
-        fields.pop("on_bad_data")
-    root = resolve_root(dataset_root).resolve()
-    manifest = root / MANIFEST_NAME
-    dataset = {"root": str(root)}
-    if manifest.is_file():
-        m = json.loads(manifest.read_text())
-        dataset["demo"] = {k: m.get(k) for k in ("generator_version", "seed", "size", "num_clips")}
-    model = get_model_config(config.model, **config.model_overrides).to_dict()
-    key = stable_hash({"config": fields, "model": model, "dataset": dataset}, 8)
-    return f"{Path(config.model).stem}{'_' + ablation if ablation else ''}-{key}"
-
-
-def default_run_dir(config: TrainConfig, dataset_root: str | Path | None = None,
-                    results_dir: str | Path | None = None) -> Path:
-    """``<results>/train/<run_name>``."""
-    return resolve_results(results_dir) / "train" / run_name(config, dataset_root)
 
 
 def load_index(dataset_root: str | Path | None = None, on_bad_data: str = "error") -> pd.DataFrame:
@@ -193,8 +146,9 @@ def evaluate_split(model, caches: SplitCaches, config: TrainConfig, dist_info: D
     ``uniform`` view and ``views - 1`` random views is averaged (``logits`` then hold log-probabilities)."""
     views = views or config.eval_views
     names = view_names(views - 1, with_uniform=True)
-    preds = [predict(model, make_dataset(caches, model, config, train=False, view=v), config, dist_info,
-                     keep=keep if i == 0 else (), batch_size=max(config.batch_size, 64)) for i, v in enumerate(names)]
+    preds = [Predictions(**forward_dataset(model, make_dataset(caches, model, config, train=False, view=v), config,
+                                           dist_info, keep=keep if i == 0 else (), batch_size=max(config.batch_size, 64)))
+             for i, v in enumerate(names)]
     if len(preds) == 1:
         return preds[0]
     avg = M.average_views([p.logits for p in preds])
@@ -274,14 +228,14 @@ def _train_model(config: TrainConfig, dataset_root, out_dir, cache_root, resume:
     if not model.cfg.zero_shot:
         val_set = dataset_of(config.val_split, False) if config.val_split in splits else None
         trainer = Trainer(model, config_used, out_dir, dataset_of(config.train_split, True), val_set,
-                          dist_info=dist_info, show_progress=progress)
+                          dist_info=dist_info, show_progress=progress, val_metrics=M.classification_report)
         history = trainer.fit(resume=resume)
         best = trainer.load_best()
     t_train = time.perf_counter()
     eval_splits = [s for s in (config.val_split, config.test_split if evaluate_test else None) if s in splits]
     if frames_path:
-        predictions = {s: predict(model, dataset_of(s, False), config_used, dist_info, keep=keep,
-                                  batch_size=config.batch_size) for s in eval_splits}
+        predictions = {s: Predictions(**forward_dataset(model, dataset_of(s, False), config_used, dist_info, keep=keep,
+                                                        batch_size=config.batch_size)) for s in eval_splits}
     else:
         predictions = {s: evaluate_split(model, caches[s], config, dist_info, keep=keep) for s in eval_splits}
     reports = {s: p.report() for s, p in predictions.items()}

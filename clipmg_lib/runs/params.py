@@ -1,7 +1,7 @@
 """The notebooks' papermill parameters: one table of what each accepts, checked before any work.
 
 Every notebook calls ``check_params(globals())`` right after its ``parameters`` cell, and
-``python -m clipmg_lib.chain -p NAME=VALUE`` checks its parameters before the first notebook starts, so
+``python -m clipmg_lib.runs.chain -p NAME=VALUE`` checks its parameters before the first notebook starts, so
 ``num_frames=eight`` or ``num_frames=8.5`` fails at once with :class:`NotebookParameterError` naming the
 parameter and what it accepts (8.5 is not silently read as 8). Names not in :data:`NOTEBOOK_PARAMS` are left
 alone (a notebook's own variables).

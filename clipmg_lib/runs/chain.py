@@ -15,7 +15,7 @@ schema before the first notebook runs. Kernels talk to the runner over IPC socke
 encryption" warning), and progress bars print one finished line each (``CLIPMG_PROGRESS=summary``,
 :mod:`clipmg_lib.core.progress`), since a saved notebook has no one watching a live bar.
 
-    python -m clipmg_lib.chain --dataset-root data/demo --results results [--only 01 02] [-p epochs=3] [-p train.lr=3e-4]
+    python -m clipmg_lib.runs.chain --dataset-root data/demo --results results [--only 01 02] [-p epochs=3] [-p train.lr=3e-4]
 
 ``--cell-timeout S`` stops a notebook whose cell runs longer than S seconds (a failure, like an error in
 the cell); by default cells have no time limit, since a real-data cell may legitimately take hours.
@@ -36,9 +36,9 @@ import pandas as pd
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import CaselessStrEnum
 
-from .core.config import ConfigError, override_argument
-from .core.paths import REPO_ROOT, dataset_root, results_dir
-from .core.progress import MODE_ENV
+from ..core.config import ConfigError, override_argument
+from ..core.paths import REPO_ROOT, dataset_root, results_dir
+from ..core.progress import MODE_ENV
 
 NOTEBOOK_PATTERN = re.compile(r"^(\d{2})_.+\.ipynb$")
 

@@ -1,9 +1,9 @@
 """Predict the micro-gesture class of any video or image file with a trained run: one call, one command.
 
-    python -m clipmg_lib.predict my_recording.mov --run results/train/clipmg_tiny-1a2b3c4d
-    python -m clipmg_lib.predict talk.mp4 --run best.pt --start 12.5 --end 14.1 --topk 5 --out talk.json
+    python -m clipmg_lib.runs.predict my_recording.mov --run results/train/clipmg_tiny-1a2b3c4d
+    python -m clipmg_lib.runs.predict talk.mp4 --run best.pt --start 12.5 --end 14.1 --topk 5 --out talk.json
 
-    from clipmg_lib.predict import predict_file
+    from clipmg_lib.runs.predict import predict_file
     result = predict_file("talk.mp4", "results/train/clipmg_tiny-1a2b3c4d", start=12.5, end=14.1)
     result.topk                 # DataFrame: rank, label, class, probability
 
@@ -42,10 +42,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .core.atomic import atomic_open
-from .data.classes import class_names
-from .data.skeleton import Skeleton
-from .core.paths import cache_dir as resolve_cache, results_dir
+from ..core.atomic import atomic_open
+from ..data.classes import class_names
+from ..data.skeleton import Skeleton
+from ..core.paths import cache_dir as resolve_cache, results_dir
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 POSE_LAYOUT_ON_DISK = "light_hand35"
@@ -105,11 +105,11 @@ class FilePrediction:
 
 def load_predictor(run: str | os.PathLike, device: str | None = None):
     """(model in eval mode, TrainConfig, checkpoint path) of a run folder or a checkpoint file."""
-    from .train.checkpoint import load_checkpoint, load_model_state
-    from .core.config import from_dict
-    from .train.config import TrainConfig, load_train_config
-    from .train.distributed import resolve_device
-    from .train.run import create_model_for
+    from ..train.checkpoint import load_checkpoint, load_model_state
+    from ..core.config import from_dict
+    from ..train.config import TrainConfig, load_train_config
+    from ..train.distributed import resolve_device
+    from .train_model import create_model_for
 
     run = Path(run)
     if run.is_dir():
@@ -117,7 +117,7 @@ def load_predictor(run: str | os.PathLike, device: str | None = None):
         cfg_path = run / "train_config.json"
         if not cfg_path.is_file():
             raise PredictInputError(f"{run}: not a training run folder (no train_config.json); give --run a run "
-                                    "folder of python -m clipmg_lib.train or a best.pt checkpoint")
+                                    "folder of python -m clipmg_lib.runs.train or a best.pt checkpoint")
         config = load_train_config(cfg_path)
         checkpoint = load_checkpoint(ckpt_path) if ckpt_path else None
     elif run.is_file():
@@ -166,9 +166,9 @@ def video_skeleton(path: str | os.PathLike, cache_root: str | os.PathLike | None
     is extracted alone (a 2 s window of a 14-minute recording costs 2 s of mediapipe, not 14 minutes) and
     cached as ``{stem}_{start}-{end}_light_hand.csv``; trackers start at the window's first frame.
     """
-    from .data.skeleton_io import read_light_hand_csv, write_light_hand_csv
-    from .data.video import ClipReader
-    from .pose.extract import ExtractorConfig, PoseExtractor, extract_folder, light_hand_csv_path
+    from ..data.skeleton_io import read_light_hand_csv, write_light_hand_csv
+    from ..data.video import ClipReader
+    from ..pose.extract import ExtractorConfig, PoseExtractor, extract_folder, light_hand_csv_path
 
     path = Path(path)
     cfg = ExtractorConfig()
@@ -225,7 +225,7 @@ def window(num_frames: int, fps: float, start: float | None, end: float | None, 
 
 def _view_indices(start: int, end: int, num_frames: int, eval_views: int, seed: int) -> np.ndarray:
     """(views, T): ``uniform`` then the ``random<k>`` draws of ``ClipDataset(mode='train')`` for clip 0."""
-    from .data.video import sample_frame_indices
+    from ..data.video import sample_frame_indices
 
     views = [sample_frame_indices(start, end, num_frames, "uniform")]
     views += [sample_frame_indices(start, end, num_frames, "random", np.random.default_rng([seed, k, 0]))
@@ -237,7 +237,7 @@ def _heatmap(skeleton: Skeleton, offset: int, start: int, end: int, inds: np.nda
              config) -> np.ndarray:
     """The run's eval heatmap (C, T, H, W) of absolute frames ``inds`` (see the module docstring, step 3);
     ``skeleton`` row 0 is absolute frame ``offset``."""
-    from .model.inputs import input_pipelines
+    from ..model.inputs import input_pipelines
 
     pipeline = input_pipelines(model.cfg).eval
     clip = skeleton.to(pipeline.layout).frames(start - offset, end - offset)
@@ -256,8 +256,8 @@ def predict_file(path: str | os.PathLike, run: str | os.PathLike, start: float |
     ``predictor``: a ``load_predictor(run)`` result to reuse across calls (notebooks). See the module
     docstring for every step; errors are :class:`PredictInputError` / ``VideoFileError`` naming the file.
     """
-    from .data.video import ClipReader
-    from .train.run import model_inputs
+    from ..data.video import ClipReader
+    from .train_model import model_inputs
 
     path = Path(path)
     if not path.is_file():
@@ -271,7 +271,7 @@ def predict_file(path: str | os.PathLike, run: str | os.PathLike, start: float |
         rgb = read_image(path)
         fps, n, (s, e), img_shape, csv, offset = 1.0, 1, (0, 0), rgb.shape[:2], None, 0
         if uses_pose:
-            from .pose.extract import extract_image
+            from ..pose.extract import extract_image
 
             skeleton = extract_image(rgb)
         views = _view_indices(0, 0, T, config.eval_views, config.seed)
@@ -318,15 +318,15 @@ def predict_file(path: str | os.PathLike, run: str | os.PathLike, start: float |
 def build_parser() -> argparse.ArgumentParser:
     """The command line (kept flat so that new modes add one flag each)."""
     ap = argparse.ArgumentParser(
-        prog="python -m clipmg_lib.predict", formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="python -m clipmg_lib.runs.predict", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Top-k micro-gesture classes of a video or image file (any name, resolution, frame rate) "
                     "with a trained CLIP-MG run. Pose is extracted with mediapipe and cached; frames and "
                     "heatmaps are built exactly as the run's config defines them.",
         epilog="examples:\n"
-               "  python -m clipmg_lib.predict talk.mp4 --run results/train/clipmg_tiny-1a2b3c4d\n"
-               "  python -m clipmg_lib.predict talk.mp4 --run best.pt --start 12.5 --end 14.1 --out talk.csv\n"
-               "  python -m clipmg_lib.predict photo.jpg --run results/train/clipmg_tiny-1a2b3c4d --topk 3\n"
-               "  python -m clipmg_lib.predict long.mp4 --spot --run results/spotting/clipmg_tiny-5e6f7a8b")
+               "  python -m clipmg_lib.runs.predict talk.mp4 --run results/train/clipmg_tiny-1a2b3c4d\n"
+               "  python -m clipmg_lib.runs.predict talk.mp4 --run best.pt --start 12.5 --end 14.1 --out talk.csv\n"
+               "  python -m clipmg_lib.runs.predict photo.jpg --run results/train/clipmg_tiny-1a2b3c4d --topk 3\n"
+               "  python -m clipmg_lib.runs.predict long.mp4 --spot --run results/spotting/clipmg_tiny-5e6f7a8b")
     ap.add_argument("file", help="a video (mp4, mov, mkv, avi, webm, ...) or an image (jpg, png, ...)")
     ap.add_argument("--run", required=True, help="training run folder (train_config.json + best.pt) or a checkpoint")
     ap.add_argument("--start", type=float, default=None, help="window start in seconds (default: the file's start)")
@@ -349,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def spot_main(args: argparse.Namespace) -> int:
     """``--spot``: the spotter over the whole file; the spots as a table, a CSV and a timeline figure."""
-    from .spotting import spot_video_file, write_spot_outputs
+    from ..spotting import spot_video_file, write_spot_outputs
 
     out_dir = Path(args.out) if args.out else results_dir() / "predict" / Path(args.file).stem
     spots = spot_video_file(args.file, args.run, skeleton_path=args.skeleton, cache_root=args.cache_dir)
@@ -366,8 +366,8 @@ def spot_main(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args = build_parser().parse_args(argv)
-    from .data.video import VideoFileError
-    from .train.checkpoint import CheckpointError
+    from ..data.video import VideoFileError
+    from ..train.checkpoint import CheckpointError
 
     if args.spot:
         if args.start is not None or args.end is not None:

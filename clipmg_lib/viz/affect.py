@@ -1,5 +1,5 @@
 """Plotly figures of notebook 10: emotion per video, accuracy per test subject, calibration.
-Save them with :func:`clipmg_lib.eval.plots.save_figure`."""
+Save them with :func:`clipmg_lib.viz.save.save_figure`."""
 from __future__ import annotations
 
 import numpy as np

@@ -10,7 +10,6 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from ..data.classes import class_names
-from .spotting_metrics import OUTCOMES
 
 _PALETTE = px.colors.qualitative.Dark24 + px.colors.qualitative.Light24
 
@@ -83,14 +82,21 @@ def per_class_recall_figure(table: pd.DataFrame, names: Sequence[str] | None = N
 
 def outcomes_figure(outcomes: pd.DataFrame, bins: Sequence[int] = (0, 24, 40, 64, 100, 10_000),
                     title: str = "What happened to each ground-truth instance, by its length") -> go.Figure:
-    """Stacked counts of each outcome (``ground_truth_outcomes``) per ground-truth length bin (frames)."""
+    """Stacked counts of each outcome per ground-truth length bin (frames).
+
+    ``outcomes``: one row per ground-truth instance with ``start_frame``, ``end_frame`` and ``outcome``
+    (:func:`clipmg_lib.eval.spotting_metrics.ground_truth_outcomes`); the outcomes stack in the order of the
+    column's categories when it is categorical (every category shown, zeros included), else sorted.
+    """
+    column = outcomes["outcome"]
+    order = list(column.cat.categories) if isinstance(column.dtype, pd.CategoricalDtype) else sorted(column.unique())
     length = outcomes["end_frame"] - outcomes["start_frame"] + 1
     edges = list(bins)
     labels = [f"{a + 1}-{b}" if b < 10_000 else f">{a}" for a, b in zip(edges[:-1], edges[1:])]
     binned = pd.cut(length, edges, labels=labels)
-    counts = pd.crosstab(binned, outcomes["outcome"]).reindex(columns=list(OUTCOMES), fill_value=0)
+    counts = pd.crosstab(binned, column.astype(str)).reindex(columns=order, fill_value=0)
     fig = go.Figure()
-    for o in OUTCOMES:
+    for o in order:
         fig.add_trace(go.Bar(x=[str(x) for x in counts.index], y=counts[o], name=o))
     fig.update_layout(barmode="stack", title=title, xaxis_title="ground-truth length (frames)",
                       yaxis_title="instances")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from clipmg_lib.chain import main as chain_main
-from clipmg_lib.params import NOTEBOOK_PARAMS, NotebookParameterError, check_params
+from clipmg_lib.runs.chain import main as chain_main
+from clipmg_lib.runs.params import NOTEBOOK_PARAMS, NotebookParameterError, check_params
 
 REPO = Path(__file__).resolve().parent.parent
 

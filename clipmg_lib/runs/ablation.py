@@ -21,9 +21,9 @@ import pandas as pd
 
 from ..core.atomic import atomic_open, atomic_path
 from ..core.paths import results_dir as resolve_results
-from .config import TrainConfig
-from .distributed import DistInfo
-from .run import RunResult, load_index, train_model
+from ..train.config import TrainConfig
+from ..train.distributed import DistInfo
+from .train_model import RunResult, load_index, train_model
 
 FULL = "full"
 #: Rows in the order of the table: the full model, the paper's ablations, the extra controls, zero-shot.
