@@ -9,14 +9,14 @@ from typing import Any, Literal, Optional
 
 import pytest
 
-from clipmg_lib import chain
+from clipmg_lib.runs import chain
 from clipmg_lib.core import config as C
 from clipmg_lib.core.config import ConfigError
 from clipmg_lib.core.paths import config_dir
 from clipmg_lib.model.factory import get_model_config, list_ablations, list_models
 from clipmg_lib.spotting.config import SpotterConfig, available_spotter_configs, load_spotter_config
-from clipmg_lib.train.__main__ import build_parser as train_parser
-from clipmg_lib.train.__main__ import main as train_main
+from clipmg_lib.runs.train import build_parser as train_parser
+from clipmg_lib.runs.train import main as train_main
 from clipmg_lib.train.config import TrainConfig, available_train_configs, load_train_config
 
 

@@ -121,7 +121,7 @@ def test_predict_matches_the_runs_own_evaluation(workspace, real_root, monkeypat
     cached evaluation saved for that clip: frames, heatmaps and views are built the same way."""
     import torch
 
-    from clipmg_lib import predict as P
+    from clipmg_lib.runs import predict as P
     from clipmg_lib.data.skeleton_io import read_skeleton
     from clipmg_lib.eval.predictions import Predictions
 
@@ -148,7 +148,7 @@ def test_predict_matches_the_runs_own_evaluation(workspace, real_root, monkeypat
 def test_predict_cli_on_a_real_video_and_photo(workspace, tmp_path, monkeypatch, capsys):
     """A real person (matplotlib's Grace Hopper photo under a pan/zoom camera), 30 fps, 640x360, a file name
     with a space and a .mov suffix; then the photo itself."""
-    from clipmg_lib import predict as P
+    from clipmg_lib.runs import predict as P
     from clipmg_lib.pose import extract
     from clipmg_lib.pose.sample_media import person_photo, write_person_video
 
@@ -185,7 +185,7 @@ def test_predict_cli_on_a_real_video_and_photo(workspace, tmp_path, monkeypatch,
 
 
 def test_predict_errors_name_the_file(workspace, tmp_path, capsys):
-    from clipmg_lib import predict as P
+    from clipmg_lib.runs import predict as P
     from clipmg_lib.pose.sample_media import write_person_video
 
     run = str(workspace["work"] / "run")

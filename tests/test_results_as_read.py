@@ -14,7 +14,7 @@ import nbformat
 import papermill as pm
 import pytest
 
-from clipmg_lib import chain
+from clipmg_lib.runs import chain
 from executed_results import REPO, executed_notebooks, executed_results
 from figure_checks import figure_problems, load_figure_html
 

@@ -97,15 +97,15 @@ def chain_parameters(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
 def check_config_overrides(params: dict[str, Any]) -> None:
     """Apply each override dict of ``params`` to its config schema, so a wrong field or value fails now."""
     if params.get("train_overrides"):
-        from .train.config import TrainConfig, check_model_overrides
+        from ..train.config import TrainConfig, check_model_overrides
 
         check_model_overrides(TrainConfig().replace(**params["train_overrides"]))
     if params.get("model_overrides"):
-        from .model.factory import get_model_config
+        from ..model.factory import get_model_config
 
         get_model_config(params.get("model_name") or "clipmg_tiny", **params["model_overrides"])
     if params.get("spotter_overrides"):
-        from .spotting.config import SpotterConfig
+        from ..spotting.config import SpotterConfig
 
         SpotterConfig().replace(**params["spotter_overrides"])
 

@@ -74,7 +74,7 @@ NOTEBOOK_PARAMS: dict[str, Param] = {
     "train_videos": Param("int_list", none=True), "val_videos": Param("int_list", none=True),
     "test_videos": Param("int_list", none=True), "timeline_seconds": Param("int", 1),
     "emotion_config": Param("str"), "n_boot": Param("int", 1),
-    # config overrides (the chain's ``-p train.lr=3e-4`` etc.; clipmg_lib.chain.OVERRIDE_PARAMETERS)
+    # config overrides (the chain's ``-p train.lr=3e-4`` etc.; clipmg_lib.runs.chain.OVERRIDE_PARAMETERS)
     "train_overrides": Param("overrides"), "model_overrides": Param("overrides"),
     "spotter_overrides": Param("overrides"),
 }
