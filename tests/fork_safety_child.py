@@ -30,7 +30,7 @@ def main() -> int:
     import numpy as np
     import torch
 
-    from clipmg_lib.data import demo
+    from clipmg_lib.demo import generate as demo
     from clipmg_lib.data.clip_index import build_clip_index
     from clipmg_lib.data.dataset import ClipDataset
     from clipmg_lib.data.video import ClipReader

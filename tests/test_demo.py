@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clipmg_lib.data import demo
+from clipmg_lib.data.layout_on_disk import DEMO_MANIFEST_NAME
+from clipmg_lib.demo import generate as demo
 from clipmg_lib.data.annotations import read_label_csv, read_official_csv, write_label_csv, write_official_csv
 from clipmg_lib.data.clip_index import build_clip_index
-from clipmg_lib.data.demo_motion import (CLASS_MOTIONS, EAR, NECK, NOSE, SHOULDER, TIPS, WRIST, ClipSpec,
+from clipmg_lib.demo.motion import (CLASS_MOTIONS, EAR, NECK, NOSE, SHOULDER, TIPS, WRIST, ClipSpec,
                                          synthesize_video)
 from clipmg_lib.data.layout_on_disk import IMiGUELayout
 from clipmg_lib.data.skeleton_io import read_light_hand_csv, write_light_hand_csv
@@ -219,7 +220,7 @@ def test_force_never_replaces_a_folder_without_the_manifest(tmp_path, monkeypatc
     assert demo.main(["--out", str(root), "--size", "small", "--workers", "1", "--force"]) == 2
     assert "make imigue IMIGUE=" in capsys.readouterr().err
     assert label.read_text() == "user data" and (root / "mediapipe_skeleton" / "0298").is_dir()
-    assert not (root / demo.MANIFEST_NAME).exists()
+    assert not (root / DEMO_MANIFEST_NAME).exists()
 
 
 def test_interrupted_run_is_redone_without_force(tmp_path, monkeypatch):
@@ -230,7 +231,7 @@ def test_interrupted_run_is_redone_without_force(tmp_path, monkeypatch):
     monkeypatch.setattr(demo, "write_video_files", crash)
     with pytest.raises(RuntimeError):
         demo.generate_demo(root, size="small", workers=1, progress=False)
-    assert not (root / demo.MANIFEST_NAME).exists()
+    assert not (root / DEMO_MANIFEST_NAME).exists()
     monkeypatch.setattr(demo, "write_video_files", _stub_writer)
     demo.generate_demo(root, size="small", workers=1, progress=False)
     assert demo.is_complete(root, 0, "small")
@@ -329,7 +330,7 @@ def test_docstring_table_matches_the_catalogue():
 
 @pytest.mark.slow
 def test_manifest_is_json_and_complete(small_demo):
-    m = json.loads((small_demo / demo.MANIFEST_NAME).read_text())
+    m = json.loads((small_demo / DEMO_MANIFEST_NAME).read_text())
     assert m["generator_version"] == demo.GENERATOR_VERSION and m["size"] == "small" and m["seed"] == SEED
     assert demo.is_complete(small_demo, SEED, "small")
     assert sum(v["clips"] for v in m["videos"]) == m["num_clips"]

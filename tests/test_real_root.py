@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clipmg_lib.data import demo
+from clipmg_lib.data.layout_on_disk import DEMO_MANIFEST_NAME
+from clipmg_lib.demo import generate as demo
 from clipmg_lib.data.clip_index import build_clip_index
 from clipmg_lib.data.layout_on_disk import IMiGUELayout
 
@@ -44,7 +45,7 @@ def real_root(small_demo, tmp_path_factory):
     """(root, its hashes before anything ran): a copy of the session's small demo without its manifest."""
     root = tmp_path_factory.mktemp("imigue_real_layout")
     shutil.copytree(small_demo, root, dirs_exist_ok=True)
-    (root / demo.MANIFEST_NAME).unlink()           # now nothing says the kit wrote it
+    (root / DEMO_MANIFEST_NAME).unlink()           # now nothing says the kit wrote it
     shared = REPO.parent / "shared" / "imigue" / "openpose_298.tar.gz"
     if shared.is_file():
         dest = root / "Data" / "skeleton" / "raw"

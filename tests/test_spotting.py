@@ -180,7 +180,7 @@ def test_train_and_spot_end_to_end(tiny_root, tmp_path):
 def test_demo_videos_hold_long_rest_stretches_without_changing_the_clips():
     import dataclasses
 
-    from clipmg_lib.data import demo
+    from clipmg_lib.demo import generate as demo
 
     size = demo.SIZES["default"]
     plans = demo.plan_dataset(size, 0)

@@ -48,6 +48,9 @@ SPLIT_RGB_DIRS = {
 }
 OFFICIAL_CSV_NAME = "labels_20200831.csv"
 MEDIAPIPE_DIR = Path("mediapipe_skeleton")
+#: Written last by the demo generator (:mod:`clipmg_lib.demo`) into a root it made: its presence says the kit
+#: wrote that dataset, and its ``generator_version`` / ``seed`` / ``size`` which one.
+DEMO_MANIFEST_NAME = "demo_manifest.json"
 
 
 def _id_names(vid: int) -> list[str]:

@@ -74,10 +74,10 @@ def build_spotting_model(config: SpotterConfig) -> SpottingModel:
 def default_spotter_dir(config: SpotterConfig, dataset_root=None, train_videos=None, val_videos=None,
                         results_dir=None) -> Path:
     """``<results>/spotting/<model>-<hash>``: the hash covers the config, the dataset root and the videos."""
-    from ..data.demo import MANIFEST_NAME
+    from ..data.layout_on_disk import DEMO_MANIFEST_NAME
 
     root = resolve_root(dataset_root).resolve()
-    manifest = root / MANIFEST_NAME
+    manifest = root / DEMO_MANIFEST_NAME
     demo = json.loads(manifest.read_text()).get("generator_version") if manifest.is_file() else None
     key = stable_hash({"config": config.to_dict(), "root": str(root), "demo": demo,
                        "train": sorted(map(int, train_videos or [])), "val": sorted(map(int, val_videos or []))}, 8)

@@ -78,7 +78,7 @@ def run_name(config: TrainConfig, dataset_root: str | Path | None = None) -> str
     Notebooks 06-08 and the ablation runner thus find each other's finished runs, and two different runs
     never share a folder.
     """
-    from ..data.demo import MANIFEST_NAME
+    from ..data.layout_on_disk import DEMO_MANIFEST_NAME
     from ..model.factory import get_model_config
     from .trainer import RESUMABLE_CHANGES
 
@@ -87,7 +87,7 @@ def run_name(config: TrainConfig, dataset_root: str | Path | None = None) -> str
     if fields.get("on_bad_data") == "error":  # the default changes no clip: names of earlier runs stay valid
         fields.pop("on_bad_data")
     root = resolve_root(dataset_root).resolve()
-    manifest = root / MANIFEST_NAME
+    manifest = root / DEMO_MANIFEST_NAME
     dataset = {"root": str(root)}
     if manifest.is_file():
         m = json.loads(manifest.read_text())

@@ -1,7 +1,7 @@
 """Rendering of the demo dataset: draw each frame from the true skeleton, encode H.264 with PyAV.
 
 A press-conference shot: a sponsor backdrop, a table with a microphone, one seated person drawn with
-OpenCV primitives (anti-aliased, sub-pixel) at the positions of :mod:`clipmg_lib.data.demo_motion`'s
+OpenCV primitives (anti-aliased, sub-pixel) at the positions of :mod:`clipmg_lib.demo.motion`'s
 joints: a jacket torso, arms (shoulder - elbow - wrist), palms and five fingers ending at the fingertip
 joints, a head placed by the nose, eyes and ears. RGB-only cues (pressed lips, puffed cheeks, a pen, a
 cap) are drawn from the tracks' cue levels; they never touch the skeleton. Frames are RGB ``uint8``.
@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from ..core.atomic import atomic_path
-from .demo_motion import EAR, ELBOW, EYE, NECK, NOSE, SHOULDER, TIPS, WRIST, VideoMotion
+from .motion import EAR, ELBOW, EYE, NECK, NOSE, SHOULDER, TIPS, WRIST, VideoMotion
 
 FPS = 25
 _SHIFT = 4  # OpenCV fixed-point bits: coordinates are drawn with 1/16 px precision

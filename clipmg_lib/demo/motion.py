@@ -9,7 +9,7 @@ A video is a timeline of rest stretches and labelled clips. :func:`synthesize_vi
 *tracks* (torso shift, shoulder raise, head shift, per-hand reach/anchor/offset/angle/curl, RGB cue
 levels), lets each clip's class motion write into its frame range (:data:`CLASS_MOTIONS`), then solves
 the joints (two-link IK for the elbows, a five-finger fan for the fingertips). The true joints drive the
-renderer (:mod:`clipmg_lib.data.demo_render`); :func:`detect` turns them into what a pose estimator
+renderer (:mod:`clipmg_lib.demo.render`); :func:`detect` turns them into what a pose estimator
 would write (small noise, realistic confidences, dropped joints, hidden legs).
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from .layouts import get_layout
+from ..data.layouts import get_layout
 
 FPS = 25
 LAYOUT = "light_hand35"
