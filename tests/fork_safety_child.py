@@ -39,7 +39,7 @@ def main() -> int:
     from clipmg_lib.pose.extract import extract_image
     from clipmg_lib.pose.pipeline import build_pose_pipeline
     from clipmg_lib.pose.sample_media import person_photo
-    from data_fixtures import make_bar_video
+    from clipmg_lib.demo.media import write_frame_coded_video
 
     started = time.perf_counter()
     # the smallest demo the generator's pool will write: one training and one test video
@@ -50,7 +50,7 @@ def main() -> int:
     demo.generate_demo(root, size="fork_check", workers=1, progress=False)
 
     # decoders: open, used (FFmpeg/decord threads running), some kept, some left as uncollected garbage
-    videos = [make_bar_video(work / f"bar{i}.mp4", 120, height=96, width=128) for i in range(3)]
+    videos = [write_frame_coded_video(work / f"bar{i}.mp4", 120, height=96, width=128) for i in range(3)]
     kept = []
     for backend in ("pyav", "decord"):
         reader = ClipReader(None, size=64, backend=backend, num_threads=2)

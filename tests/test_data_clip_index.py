@@ -157,14 +157,10 @@ def test_index_of_the_real_annotation_csv(shared_imigue):
 
 def _faststart_video(path, frames: int) -> None:
     """An mp4 whose header (moov first) says how many frames it has, as long recordings usually are."""
-    import av
+    from clipmg_lib.data.video_writer import write_h264
 
-    with av.open(str(path), "w", format="mp4", options={"movflags": "faststart"}) as c:
-        s = c.add_stream("libx264", rate=25)
-        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
-        for i in range(frames):
-            c.mux(s.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), (i * 3) % 255, np.uint8), format="rgb24")))
-        c.mux(s.encode())
+    write_h264(path, (np.full((48, 64, 3), (i * 3) % 255, np.uint8) for i in range(frames)), width=64, height=48,
+               fps=25, container_options={"movflags": "faststart"})
 
 
 def test_every_bad_file_in_one_message_or_skipped_with_a_report(tmp_path):

@@ -10,8 +10,9 @@ from clipmg_lib.data.clip_index import build_clip_index
 from clipmg_lib.data.dataset import IMIGUE_IMG_SHAPE, ClipDataset, collate_clips
 from clipmg_lib.data.layout_on_disk import IMiGUELayout
 from clipmg_lib.data.skeleton_io import write_light_hand_csv
+from clipmg_lib.demo.media import read_frame_codes
 
-from data_fixtures import NOSE_X0, decode_bar_index, indexed_skeleton, make_tiny_imigue
+from data_fixtures import NOSE_X0, indexed_skeleton, make_tiny_imigue
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_frames_and_skeleton_line_up(tiny):
     for i in range(len(ds)):
         s = ds[i]
         row = index.iloc[i]
-        assert decode_bar_index(s["imgs"]).tolist() == s["frame_inds"].tolist()  # the RIGHT frames
+        assert read_frame_codes(s["imgs"]).tolist() == s["frame_inds"].tolist()  # the RIGHT frames
         assert s["frame_inds"].min() >= row.start_frame and s["frame_inds"].max() <= row.end_frame
         # the whole clip's skeleton: nose x encodes the absolute frame
         nose_frames = s["keypoint"][:, 0, 0] - NOSE_X0
@@ -171,5 +172,5 @@ def test_workers_started_after_the_parent_read_frames_decode_the_same_frames(tin
     batches = list(loader)
     assert sum(len(b["sample_id"]) for b in batches) == len(ds)
     assert all((batches[0]["imgs"][k].numpy() == parent[k]).all() for k in range(3))
-    assert [decode_bar_index(b.numpy()).tolist() for b in batches[0]["imgs"]] == \
+    assert [read_frame_codes(b.numpy()).tolist() for b in batches[0]["imgs"]] == \
         [ds[k]["frame_inds"].tolist() for k in range(3)]
