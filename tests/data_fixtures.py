@@ -14,7 +14,7 @@ import pandas as pd
 
 from clipmg_lib.data.annotations import CLIP_INDEX_COLUMNS, sample_id, write_label_csv, write_official_csv
 from clipmg_lib.data.classes import raw_to_label
-from clipmg_lib.data.layout_on_disk import IMiGUELayout
+from clipmg_lib.data.release_files import ReleaseFiles
 from clipmg_lib.data.skeleton import Skeleton
 from clipmg_lib.data.skeleton_io import write_light_hand_csv
 from clipmg_lib.data.splits import clip_split
@@ -58,9 +58,9 @@ def tiny_index() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(CLIP_INDEX_COLUMNS))
 
 
-def make_tiny_imigue(root: Path, official_csv: bool = True, videos: bool = True) -> IMiGUELayout:
+def make_tiny_imigue(root: Path, official_csv: bool = True, videos: bool = True) -> ReleaseFiles:
     """A three-video iMiGUE root in the MiGA layout (label CSVs, light_hand CSVs, mp4s, official CSV)."""
-    layout = IMiGUELayout(root)
+    layout = ReleaseFiles(root)
     for vid, (_, split, frames, clips) in TINY_VIDEOS.items():
         write_label_csv(layout.label_csv_path(vid, split), clips)
         write_light_hand_csv(layout.light_hand_csv_path(vid, split), indexed_skeleton(frames, seed=vid))

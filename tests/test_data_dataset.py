@@ -8,7 +8,7 @@ from torch.utils.data import DataLoader
 
 from clipmg_lib.data.clip_index import build_clip_index
 from clipmg_lib.data.dataset import IMIGUE_IMG_SHAPE, ClipDataset, collate_clips
-from clipmg_lib.data.layout_on_disk import IMiGUELayout
+from clipmg_lib.data.release_files import ReleaseFiles
 from clipmg_lib.data.skeleton_io import write_light_hand_csv
 from clipmg_lib.demo.media import read_frame_codes
 
@@ -120,7 +120,7 @@ def test_layouts_and_mediapipe_source(tiny, tmp_path):
     layout, index = tiny
     s = ClipDataset(index, layout.root, layout="light_hand35", load_frames=False)[0]
     assert s["keypoint"].shape[1] == 35 and s["layout"] == "light_hand35"
-    outside = IMiGUELayout(layout.root, mediapipe_root=tmp_path / "mediapipe")  # the kit's output, not in the root
+    outside = ReleaseFiles(layout.root, mediapipe_root=tmp_path / "mediapipe")  # the kit's output, not in the root
     ds = ClipDataset(index, outside, skeleton_source="mediapipe", load_frames=False)
     with pytest.raises(FileNotFoundError, match=r"mediapipe/0001/0001_light_hand\.csv.*mediapipe_skeleton/0001/0001_light_hand\.csv"):
         ds[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clipmg_lib.data.layouts import get_layout
+from clipmg_lib.data.joint_layouts import get_layout
 from clipmg_lib.data.skeleton_io import read_light_hand_csv
 from clipmg_lib.data.video import VideoFileError
 from clipmg_lib.pose import extract as ex

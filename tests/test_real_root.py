@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clipmg_lib.data.layout_on_disk import DEMO_MANIFEST_NAME
+from clipmg_lib.data.release_files import DEMO_MANIFEST_NAME
 from clipmg_lib.demo import generate as demo
 from clipmg_lib.data.clip_index import build_clip_index
-from clipmg_lib.data.layout_on_disk import IMiGUELayout
+from clipmg_lib.data.release_files import ReleaseFiles
 
 import deadline_subprocess
 
@@ -69,7 +69,7 @@ def workspace(real_root, tmp_path_factory):
     from clipmg_lib.predict import main as predict_main
     from clipmg_lib.train.__main__ import main as train_main
 
-    layout = IMiGUELayout(root)
+    layout = ReleaseFiles(root)
     shortest = min(layout.videos(), key=lambda v: layout.video_path(v).stat().st_size)
     index = build_clip_index(root, progress=False)
     clip = index[index["video"] == shortest].iloc[0]
@@ -127,7 +127,7 @@ def test_predict_matches_the_runs_own_evaluation(workspace, real_root, monkeypat
     from clipmg_lib.train.trainer import Predictions
 
     root, _ = real_root
-    layout = IMiGUELayout(root)
+    layout = ReleaseFiles(root)
     preds = Predictions.load(workspace["work"] / "run" / "predictions_test.npz")
     sid = preds.sample_ids[0]
     vid = int(sid.split("_")[0])

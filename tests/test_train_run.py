@@ -101,7 +101,7 @@ def test_a_training_backbone_reads_frames_instead_of_the_cache(small_demo, tmp_p
 
 def test_run_name_changes_with_model_config_and_regenerated_demo(tmp_path):
     """A finished run is reused only for the same training config, model config and dataset."""
-    from clipmg_lib.data.layout_on_disk import DEMO_MANIFEST_NAME as MANIFEST_NAME
+    from clipmg_lib.data.release_files import DEMO_MANIFEST_NAME as MANIFEST_NAME
     from clipmg_lib.train.run import run_name
 
     cfg = load_train_config("tiny_demo")

@@ -289,7 +289,7 @@ def read_label_csv(path: str | os.PathLike, video: int | None = None) -> pd.Data
 
     ``video`` defaults to the number in the file name (``12_label.csv`` or ``0012_label.csv``).
     ``sample_id`` is ``{vid:04d}_{i}`` with ``i`` the 0-based clip row; ``subject`` is -1 and ``split`` ''
-    (the folder, not the file, tells the split: see :class:`~clipmg_lib.data.layout_on_disk.IMiGUELayout`).
+    (the folder, not the file, tells the split: see :class:`~clipmg_lib.data.release_files.ReleaseFiles`).
     An empty file gives an empty index (a video with no labelled clip).
     """
     path = Path(path)

@@ -41,7 +41,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .layout_on_disk import IMiGUELayout, _id_names
+from .release_files import ReleaseFiles, _id_names
 from .video_proxy import ProxySpec, proxy_info
 
 log = logging.getLogger(__name__)
@@ -241,7 +241,7 @@ class _PyAVVideo:
 class ClipReader:
     """Read clip frames from full-length videos, one reusable decoder per video (LRU of ``cache_size``).
 
-    ``root``: an iMiGUE root or :class:`IMiGUELayout`, so that ``read`` accepts video ids; paths work always.
+    ``root``: an iMiGUE root or :class:`ReleaseFiles`, so that ``read`` accepts video ids; paths work always.
     ``size``: default output size (int: see ``resize``; (H, W): exact; None: native).
     ``resize``: ``'square'`` (default) or ``'short_side'``. ``cache_size``: open decoders kept (LRU).
     ``num_threads``: decoder threads per video (0: FFmpeg's choice). ``backend``: ``'pyav'`` (default,
@@ -258,7 +258,7 @@ class ClipReader:
     original's (H, W) either way (what pixel keypoints refer to), :meth:`frame_shape` the file actually read.
     """
 
-    def __init__(self, root: str | os.PathLike | IMiGUELayout | None = None, size: int | tuple[int, int] | None = 224,
+    def __init__(self, root: str | os.PathLike | ReleaseFiles | None = None, size: int | tuple[int, int] | None = 224,
                  resize: str = "square", cache_size: int = 4, num_threads: int = 0, backend: str = "pyav",
                  proxy_root: str | os.PathLike | None = None, proxy_spec: ProxySpec | None = None) -> None:
         if resize not in RESIZE_MODES:
@@ -266,7 +266,7 @@ class ClipReader:
         if backend not in BACKENDS:
             raise ValueError(f"unknown video backend {backend!r}; expected one of {BACKENDS}")
         self.backend = backend
-        self.layout = root if isinstance(root, IMiGUELayout) or root is None else IMiGUELayout(root)
+        self.layout = root if isinstance(root, ReleaseFiles) or root is None else ReleaseFiles(root)
         self.size = size
         self.resize = resize
         self.cache_size = max(1, int(cache_size))

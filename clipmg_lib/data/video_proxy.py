@@ -184,9 +184,9 @@ def make_proxies(sources: Iterable[str | os.PathLike], out_root: str | os.PathLi
 
 def dataset_sources(root: str | os.PathLike) -> list[Path]:
     """The mp4 of every video of an iMiGUE root in the MiGA layout (all splits), by video id."""
-    from .layout_on_disk import IMiGUELayout
+    from .release_files import ReleaseFiles
 
-    layout = IMiGUELayout(root)
+    layout = ReleaseFiles(root)
     if not Path(root).is_dir():
         raise FileNotFoundError(f"{root}: dataset root not found")
     found = []

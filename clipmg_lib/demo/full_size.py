@@ -60,7 +60,7 @@ from ..core.progress import progress_bar
 from ..core.workers import process_pool
 from ..data.annotations import read_official_csv, write_label_csv, write_official_csv
 from ..data.classes import raw_to_label
-from ..data.layout_on_disk import OFFICIAL_CSV_NAME, IMiGUELayout
+from ..data.release_files import OFFICIAL_CSV_NAME, ReleaseFiles
 from ..data.skeleton import Skeleton
 from ..data.skeleton_io import write_light_hand_csv, write_openpose_xlsx
 from ..data.splits import TRAIN_SUBJECTS, clip_split
@@ -264,7 +264,7 @@ def write_tiny_video(path: str | os.PathLike, num_frames: int, size: tuple[int, 
 
 
 def _video_paths(root: Path, v: FullSizeVideo, videos: str) -> dict[str, Path]:
-    layout = IMiGUELayout(root)
+    layout = ReleaseFiles(root)
     paths = {"label": layout.label_csv_path(v.video, v.split), "light_hand": layout.light_hand_csv_path(v.video, v.split)}
     if v.xlsx:
         paths["xlsx"] = layout.openpose_xlsx_path(v.video, v.split)

@@ -93,8 +93,8 @@ from ..core.atomic import atomic_open
 from ..data.classes import raw_to_label
 from .motion import CLASS_MOTIONS, FPS, HAT_ONLY_CLASSES, LAYOUT, NO_HAT_CLASSES, ClipSpec, detect, \
     synthesize_video
-from ..data.layout_on_disk import DEMO_MANIFEST_NAME, MEDIAPIPE_DIR, OFFICIAL_CSV_NAME, SPLIT_RGB_DIRS, \
-    SPLIT_SKELETON_DIRS, IMiGUELayout
+from ..data.release_files import DEMO_MANIFEST_NAME, MEDIAPIPE_DIR, OFFICIAL_CSV_NAME, SPLIT_RGB_DIRS, \
+    SPLIT_SKELETON_DIRS, ReleaseFiles
 from ..data.skeleton import Skeleton
 from ..data.skeleton_io import write_light_hand_csv
 from ..data.splits import clip_split
@@ -303,7 +303,7 @@ def write_video_files(root: str | os.PathLike, plan: VideoPlan) -> dict:
     from .render import write_video
 
     cv2.setNumThreads(1)
-    layout = IMiGUELayout(root)
+    layout = ReleaseFiles(root)
     v, (w, h) = plan.video, plan.resolution
     motion, scene = build_video(plan)
 

@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from ..data.layouts import get_layout
+from ..data.joint_layouts import get_layout
 
 FPS = 25
 LAYOUT = "light_hand35"

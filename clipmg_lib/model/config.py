@@ -15,7 +15,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional
 
-from ..data.layouts import get_layout
+from ..data.joint_layouts import get_layout
 from ..pose.pipeline import (DEFAULT_EVAL_STEPS, DEFAULT_HEATMAP, DEFAULT_LAYOUT, DEFAULT_TRAIN_STEPS,
                              RANDOM_TRANSFORMS, PosePipeline, resolve_steps)
 

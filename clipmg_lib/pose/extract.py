@@ -18,7 +18,7 @@ nearest pose wrist (below), never by mediapipe's handedness label, which assumes
 
 Mapping (OpenPose BODY_25 name <- mediapipe Pose landmark; sides are the PERSON's, as in OpenPose
 and mediapipe, so mediapipe ``LEFT_SHOULDER`` -> OpenPose ``LShoulder``, which the release calls
-"ShoulderRight" (see :mod:`clipmg_lib.data.layouts`)):
+"ShoulderRight" (see :mod:`clipmg_lib.data.joint_layouts`)):
 
 ========================  ==========================================================
 Nose, R/L Eye, R/L Ear    NOSE, RIGHT/LEFT_EYE, RIGHT/LEFT_EAR
@@ -78,7 +78,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.atomic import atomic_open, atomic_path
-from ..data.layouts import get_layout
+from ..data.joint_layouts import get_layout
 from ..data.skeleton import Skeleton
 from ..data.video import ClipReader
 from ..core.progress import progress_bar
@@ -429,9 +429,9 @@ def extract_video(path: str | os.PathLike, config: ExtractorConfig | None = None
 
 def mediapipe_skeleton_dir(dataset_root: str | os.PathLike) -> Path:
     """Where the kit writes a dataset's mediapipe skeletons: its layout's ``mediapipe_root``, outside the root."""
-    from ..data.layout_on_disk import IMiGUELayout
+    from ..data.release_files import ReleaseFiles
 
-    return IMiGUELayout(dataset_root).mediapipe_root
+    return ReleaseFiles(dataset_root).mediapipe_root
 
 
 def _key_name(vid: int | str) -> str:
@@ -441,7 +441,7 @@ def _key_name(vid: int | str) -> str:
 
 def light_hand_csv_path(out_root: str | os.PathLike, vid: int | str) -> Path:
     """``{out_root}/{vid:04d}/{vid:04d}_light_hand.csv`` (a str key: ``{out_root}/{key}/{key}_light_hand.csv``):
-    the canonical name of :meth:`~clipmg_lib.data.layout_on_disk.IMiGUELayout.mediapipe_light_hand_csv_path`
+    the canonical name of :meth:`~clipmg_lib.data.release_files.ReleaseFiles.mediapipe_light_hand_csv_path`
     (padded, as the MiGA starter code reads it; the dataset's lookups also accept ``{vid}_light_hand.csv``)."""
     name = _key_name(vid)
     return Path(out_root) / name / f"{name}_light_hand.csv"
@@ -523,9 +523,9 @@ def find_videos(videos: str | os.PathLike | Iterable | Mapping) -> dict[int | st
 
 def dataset_videos(dataset_root: str | os.PathLike) -> dict[int, Path]:
     """{video id: mp4} of an iMiGUE root, the id from the layout's folders (not from file names)."""
-    from ..data.layout_on_disk import IMiGUELayout
+    from ..data.release_files import ReleaseFiles
 
-    layout = IMiGUELayout(dataset_root)
+    layout = ReleaseFiles(dataset_root)
     out = {}
     for vid in layout.videos():
         try:

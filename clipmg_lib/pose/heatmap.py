@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.layouts import get_layout
+from ..data.joint_layouts import get_layout
 
 Results = dict[str, Any]
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.classes import class_names
-from ..data.layouts import get_layout
+from ..data.joint_layouts import get_layout
 from .transforms import NormalizeSkeleton
 
 FPS = 25.0

@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 
 from ..core.atomic import atomic_open
-from ..data.layout_on_disk import IMiGUELayout
+from ..data.release_files import ReleaseFiles
 from ..eval.spotting_metrics import SPOT_COLUMNS
 from ..model.factory import create_model
 from ..model.inputs import input_pipelines
@@ -74,7 +74,7 @@ def build_spotting_model(config: SpotterConfig) -> SpottingModel:
 def default_spotter_dir(config: SpotterConfig, dataset_root=None, train_videos=None, val_videos=None,
                         results_dir=None) -> Path:
     """``<results>/spotting/<model>-<hash>``: the hash covers the config, the dataset root and the videos."""
-    from ..data.layout_on_disk import DEMO_MANIFEST_NAME
+    from ..data.release_files import DEMO_MANIFEST_NAME
 
     root = resolve_root(dataset_root).resolve()
     manifest = root / DEMO_MANIFEST_NAME
@@ -127,7 +127,7 @@ def train_spotter(config: str | Path | SpotterConfig = "tiny_demo", dataset_root
     t0 = time.perf_counter()
     model = build_spotting_model(cfg).to(device)
     store = FrameTokenStore(model, cfg.frame_stride, cache_root, video_backend=tc.video_backend, progress=progress)
-    layout = IMiGUELayout(root)
+    layout = ReleaseFiles(root)
     with cpu_threads(tc, device):
         pipelines = input_pipelines(model.cfg)
         sources = {v: VideoSource.from_dataset(layout, v, pipelines.layout) for v in train_videos + val_videos}

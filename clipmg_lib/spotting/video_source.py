@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.layout_on_disk import IMiGUELayout
+from ..data.release_files import ReleaseFiles
 from ..data.skeleton import Skeleton
 from ..data.skeleton_io import read_skeleton
 from ..data.video import ClipReader
@@ -56,11 +56,11 @@ class VideoSource:
                    results["keypoint_score"].astype(np.float32), (int(info.height), int(info.width)), layout)
 
     @classmethod
-    def from_dataset(cls, root: str | os.PathLike | IMiGUELayout, video: int,
+    def from_dataset(cls, root: str | os.PathLike | ReleaseFiles, video: int,
                      joint_layout: str = DEFAULT_LAYOUT) -> "VideoSource":
         """A video of an iMiGUE-layout dataset: its mp4 and its skeleton file (light_hand CSV or xlsx),
         the skeleton converted to ``joint_layout``."""
-        layout = root if isinstance(root, IMiGUELayout) else IMiGUELayout(root)
+        layout = root if isinstance(root, ReleaseFiles) else ReleaseFiles(root)
         return cls.from_skeleton(int(video), layout.video_path(int(video)), read_skeleton(layout.skeleton_path(int(video))),
                                  layout=joint_layout)
 

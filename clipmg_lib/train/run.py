@@ -78,7 +78,7 @@ def run_name(config: TrainConfig, dataset_root: str | Path | None = None) -> str
     Notebooks 06-08 and the ablation runner thus find each other's finished runs, and two different runs
     never share a folder.
     """
-    from ..data.layout_on_disk import DEMO_MANIFEST_NAME
+    from ..data.release_files import DEMO_MANIFEST_NAME
     from ..model.factory import get_model_config
     from .trainer import RESUMABLE_CHANGES
 

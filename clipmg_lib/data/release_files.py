@@ -27,7 +27,7 @@ folder name as ``sample_id``).
 A dataset root is read-only to the kit: the mediapipe skeletons the kit extracts live under ``mediapipe_root``
 (default :func:`clipmg_lib.core.paths.derived_dir` ``(root, 'mediapipe_skeleton')``, in the cache folder), and the
 light_hand CSVs that ``python -m clipmg_lib.data.convert`` makes of a root's xlsx or OpenPose JSON folders under
-``converted_root`` (default ``derived_dir(root, 'light_hand')``). :meth:`IMiGUELayout.skeleton_path` reads, in
+``converted_root`` (default ``derived_dir(root, 'light_hand')``). :meth:`ReleaseFiles.skeleton_path` reads, in
 order: the root's light_hand CSV, a converted CSV, the root's xlsx, the root's OpenPose JSON folder.
 """
 from __future__ import annotations
@@ -64,7 +64,7 @@ def _check_split(split: str) -> str:
     return split
 
 
-class IMiGUELayout:
+class ReleaseFiles:
     """The MiGA on-disk layout of an iMiGUE root: find (or name, for writing) each video's files.
 
     ``root``: the dataset root. ``official_csv``: the annotation CSV if it is not ``<root>/labels_20200831.csv``.
@@ -111,7 +111,7 @@ class IMiGUELayout:
         return self._mediapipe_root or derived_dir(self.root, "mediapipe_skeleton")
 
     def __repr__(self) -> str:
-        return f"IMiGUELayout({str(self.root)!r})"
+        return f"ReleaseFiles({str(self.root)!r})"
 
     # ---------------------------------------------------------------- canonical paths (for writers)
     @property
