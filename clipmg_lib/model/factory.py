@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ..core.paths import config_dir
-from .backbone import CLIPBackbone, load_open_clip
+from .backbone import CLIPBackbone
+from .weights import load_open_clip
 from .clipmg import CLIPMG, count_parameters
 from .config import ConfigError, ModelConfig, deep_merge
 from .inputs import ModelPipelines, input_pipelines

@@ -28,7 +28,7 @@ from ..core.atomic import atomic_path
 from ..data.classes import NUM_CLASSES, class_names
 from ..core.paths import cache_dir
 from ..core.paths import config_dir
-from .backbone import WeightsSource
+from .weights import WeightsSource
 from .config import ConfigError, TextConfig
 
 log = logging.getLogger(__name__)
