@@ -224,7 +224,7 @@ def window(num_frames: int, fps: float, start: float | None, end: float | None, 
 
 def _view_indices(start: int, end: int, num_frames: int, eval_views: int, seed: int) -> np.ndarray:
     """(views, T): ``uniform`` then the ``random<k>`` draws of ``ClipDataset(mode='train')`` for clip 0."""
-    from .data.video import sample_frame_indices
+    from .data.frame_sampling import sample_frame_indices
 
     views = [sample_frame_indices(start, end, num_frames, "uniform")]
     views += [sample_frame_indices(start, end, num_frames, "random", np.random.default_rng([seed, k, 0]))
@@ -365,7 +365,7 @@ def spot_main(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args = build_parser().parse_args(argv)
-    from .data.video import VideoFileError
+    from .data.decoders import VideoFileError
     from .train.checkpoint import CheckpointError
 
     if args.spot:

@@ -6,7 +6,9 @@ import pickle
 import numpy as np
 import pytest
 
-from clipmg_lib.data.video import BACKENDS, ClipReader, VideoFileError, sample_frame_indices
+from clipmg_lib.data.decoders import BACKENDS, VideoFileError
+from clipmg_lib.data.frame_sampling import sample_frame_indices
+from clipmg_lib.data.video import ClipReader
 from clipmg_lib.demo.media import read_frame_codes, write_frame_coded_video
 
 from data_fixtures import make_tiny_imigue
@@ -160,7 +162,7 @@ def test_corrupt_and_missing_video(tmp_path, bar_video, backend):
 def test_pyav_backend_skips_non_reference_frames_exactly(tmp_path):
     # broadcast-like: one keyframe per 10 s, B-frames; skipping B-frames before a wanted frame must never
     # change which frames come back, even with no safety margin (every wanted B-frame is then re-decoded)
-    from clipmg_lib.data.video import _PyAVVideo
+    from clipmg_lib.data.decoders import PyAVVideo
 
     path = write_frame_coded_video(tmp_path / "long_gop.mp4", 255, gop=250, bframes=3)
     decord_reader = ClipReader(size=None, backend="decord")
@@ -168,7 +170,7 @@ def test_pyav_backend_skips_non_reference_frames_exactly(tmp_path):
     index_sets = [[0], [254], [251, 252, 253], [30, 31, 32, 33], [5, 249, 250, 254]]
     index_sets += [np.sort(rng.choice(255, 8, replace=False)).tolist() for _ in range(6)]
     for margin in (24, 4, 0):
-        video = _PyAVVideo(path, None, margin=margin)
+        video = PyAVVideo(path, None, margin=margin)
         assert len(video) == 255 and video.get_avg_fps() == 25.0
         for inds in index_sets:
             frames = video.get_batch(inds)
@@ -195,7 +197,8 @@ def test_decord_failure_falls_back_to_pyav(bar_video, monkeypatch, caplog):
 
 
 def test_reading_past_the_end_of_a_truncated_file_says_truncated(tmp_path):
-    from clipmg_lib.data.video import ClipReader, header_frames
+    from clipmg_lib.data.decoders import header_frames
+    from clipmg_lib.data.video import ClipReader
     from clipmg_lib.data.video_writer import write_h264
 
     path = tmp_path / "cut.mp4"

@@ -6,7 +6,7 @@ import pytest
 
 from clipmg_lib.data.joint_layouts import get_layout
 from clipmg_lib.data.skeleton_io import read_light_hand_csv
-from clipmg_lib.data.video import VideoFileError
+from clipmg_lib.data.decoders import VideoFileError
 from clipmg_lib.pose import extract as ex
 from clipmg_lib.pose.sample_media import person_photo, write_person_video
 

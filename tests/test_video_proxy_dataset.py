@@ -8,7 +8,8 @@ import pytest
 
 from clipmg_lib.data.clip_index import build_clip_index
 from clipmg_lib.data.dataset import ClipDataset
-from clipmg_lib.data.video import ClipReader, VideoFileError
+from clipmg_lib.data.decoders import VideoFileError
+from clipmg_lib.data.video import ClipReader
 from clipmg_lib.data.video_proxy import ProxySpec, main as proxy_main, proxy_info
 from clipmg_lib.demo.media import read_frame_codes, write_frame_coded_video
 

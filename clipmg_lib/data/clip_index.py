@@ -122,7 +122,8 @@ def _check_videos(layout: ReleaseFiles, clips: list[tuple[int, np.ndarray, np.nd
                   has_skeletons: bool) -> list[tuple]:
     """Report rows of the videos in ``clips`` (``(vid, sample_ids, start_frames, end_frames)`` each); module
     level, so that :func:`find_bad_data` can run it in worker processes."""
-    from .video import ClipReader, VideoFileError, header_frames
+    from .decoders import VideoFileError, header_frames
+    from .video import ClipReader
 
     reader = ClipReader(layout, size=32, cache_size=1, num_threads=1)
     rows: list[tuple] = []

@@ -40,7 +40,8 @@ from .shared_epoch import SharedEpoch
 from .skeleton import Skeleton
 from .skeleton_io import read_light_hand_csv, read_skeleton
 from .skeleton_store import SkeletonStore
-from .video import ClipReader, sample_frame_indices
+from .frame_sampling import sample_frame_indices
+from .video import ClipReader
 from .video_proxy import ProxySpec
 from ..core.progress import progress_bar
 
