@@ -36,7 +36,7 @@ def main() -> int:
     from clipmg_lib.data.video import ClipReader
     from clipmg_lib.model.factory import create_model
     from clipmg_lib.model.inference import encode_clips
-    from clipmg_lib.pose.extract import extract_image
+    from clipmg_lib.pose.mediapipe_pose import extract_image
     from clipmg_lib.pose.pipeline import build_pose_pipeline
     from clipmg_lib.pose.sample_media import person_photo
     from clipmg_lib.demo.media import write_frame_coded_video

@@ -65,7 +65,7 @@ def workspace(real_root, tmp_path_factory):
     work = tmp_path_factory.mktemp("work")
     env = {"CLIPMG_CACHE_DIR": str(work / "cache"), "CLIPMG_RESULTS_DIR": str(work / "results"),
            "HF_HUB_OFFLINE": "1"}
-    from clipmg_lib.pose import extract
+    from clipmg_lib.pose.__main__ import main as pose_main
     from clipmg_lib.predict import main as predict_main
     from clipmg_lib.train.__main__ import main as train_main
 
@@ -78,7 +78,7 @@ def workspace(real_root, tmp_path_factory):
         for k, v in env.items():
             mp.setenv(k, v)
         out["demo_force_rc"] = demo.main(["--out", str(root), "--size", "small", "--workers", "1", "--force"])
-        out["extract_rc"] = extract.main(["--dataset-root", str(root), "--only", str(shortest)])
+        out["extract_rc"] = pose_main(["--dataset-root", str(root), "--only", str(shortest)])
         out["mediapipe_csv"] = layout.mediapipe_light_hand_csv(shortest)
         from clipmg_lib.data.convert import main as convert_main
 
@@ -150,7 +150,7 @@ def test_predict_cli_on_a_real_video_and_photo(workspace, tmp_path, monkeypatch,
     """A real person (matplotlib's Grace Hopper photo under a pan/zoom camera), 30 fps, 640x360, a file name
     with a space and a .mov suffix; then the photo itself."""
     from clipmg_lib import predict as P
-    from clipmg_lib.pose import extract
+    from clipmg_lib.pose import extract, mediapipe_pose
     from clipmg_lib.pose.sample_media import person_photo, write_person_video
 
     for k, v in workspace["env"].items():
@@ -170,7 +170,7 @@ def test_predict_cli_on_a_real_video_and_photo(workspace, tmp_path, monkeypatch,
     assert (window["start_frame"], window["end_frame"]) == (15, 39) and window["skeleton_csv"].endswith("_15-39_light_hand.csv")
     assert len(pd.read_csv(window["skeleton_csv"])) == 25
     monkeypatch.setattr(extract, "extract_video", lambda *a, **k: pytest.fail("pose extracted twice"))
-    monkeypatch.setattr(extract.PoseExtractor, "process", lambda *a, **k: pytest.fail("pose extracted twice"))
+    monkeypatch.setattr(mediapipe_pose.PoseExtractor, "process", lambda *a, **k: pytest.fail("pose extracted twice"))
     assert P.main([str(video), "--run", run, "--quiet", "--out", str(tmp_path / "again.json")]) == 0
     assert P.main([str(video), "--run", run, "--start", "0.5", "--quiet", "--out", str(tmp_path / "w2.json")]) == 0
     assert json.loads((tmp_path / "w2.json").read_text())["topk"] == window["topk"]

@@ -36,6 +36,8 @@ import os
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 SPLIT_SKELETON_DIRS = {
     "train": Path("imigue_data_phase1/datasets/imigue_skeleton_train"),
     "val": Path("imigue_data_phase1/datasets/imigue_skeleton_validate"),
@@ -51,6 +53,19 @@ MEDIAPIPE_DIR = Path("mediapipe_skeleton")
 #: Written last by the demo generator (:mod:`clipmg_lib.demo`) into a root it made: its presence says the kit
 #: wrote that dataset, and its ``generator_version`` / ``seed`` / ``size`` which one.
 DEMO_MANIFEST_NAME = "demo_manifest.json"
+
+
+def video_key(vid: int | str) -> str:
+    """A video id as it appears in the names the kit writes: ``0298`` for the int id 298, a file stem as it is."""
+    return f"{vid:04d}" if isinstance(vid, (int, np.integer)) else str(vid)
+
+
+def mediapipe_csv_path(out_root: str | os.PathLike, vid: int | str) -> Path:
+    """``{out_root}/{key}/{key}_light_hand.csv`` (key: :func:`video_key`): where the kit's mediapipe extraction
+    writes a video's light_hand35 CSV (padded, as the MiGA starter code reads it; lookups also accept
+    ``{vid}_light_hand.csv``)."""
+    key = video_key(vid)
+    return Path(out_root) / key / f"{key}_light_hand.csv"
 
 
 def _id_names(vid: int) -> list[str]:
@@ -108,7 +123,7 @@ class ReleaseFiles:
         """Where the kit's mediapipe extraction of this root is written (outside the root)."""
         from ..core.paths import derived_dir
 
-        return self._mediapipe_root or derived_dir(self.root, "mediapipe_skeleton")
+        return self._mediapipe_root or derived_dir(self.root, MEDIAPIPE_DIR.name)
 
     def __repr__(self) -> str:
         return f"ReleaseFiles({str(self.root)!r})"
@@ -141,7 +156,7 @@ class ReleaseFiles:
 
     def mediapipe_light_hand_csv_path(self, vid: int) -> Path:
         """Where ``clipmg_lib.pose`` writes its light_hand35 CSV: ``{mediapipe_root}/{vid:04d}/{vid:04d}_light_hand.csv``."""
-        return self.mediapipe_root / f"{int(vid):04d}" / f"{int(vid):04d}_light_hand.csv"
+        return mediapipe_csv_path(self.mediapipe_root, int(vid))
 
     # ------------------------------------------------------------------------------ folder scan
     def refresh(self) -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.atomic import atomic_path
 
 
 def person_photo() -> np.ndarray:

@@ -68,7 +68,7 @@ class VideoSource:
     def from_files(cls, video_path: str | os.PathLike, skeleton_path: str | os.PathLike | None = None,
                    video: int = 0, joint_layout: str = DEFAULT_LAYOUT) -> "VideoSource":
         """A recording outside any dataset, its skeleton in ``joint_layout``. Without ``skeleton_path`` the kit's mediapipe extractor runs
-        (:func:`clipmg_lib.pose.extract.extract_video`, resumable checkpoints next to the kit's cache)."""
+        (:func:`clipmg_lib.pose.video_chunks.extract_video`, resumable checkpoints next to the kit's cache)."""
         video_path = Path(video_path)
         if not video_path.is_file():
             raise FileNotFoundError(f"{video_path}: video file not found")
@@ -76,7 +76,7 @@ class VideoSource:
             skeleton = read_skeleton(skeleton_path)
         else:
             from ..core.paths import cache_dir
-            from ..pose.extract import extract_video
+            from ..pose.video_chunks import extract_video
             from ..train.feature_cache import stable_hash
 
             checkpoints = cache_dir() / "spotting" / "pose" / stable_hash(str(video_path.resolve()), 12)
