@@ -88,10 +88,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data.annotations import sample_id, write_label_csv, write_official_csv
+from ..data.annotations import IMIGUE_FPS, sample_id, write_label_csv, write_official_csv
 from ..core.atomic import atomic_open
 from ..data.classes import raw_to_label
-from .motion import CLASS_MOTIONS, FPS, HAT_ONLY_CLASSES, LAYOUT, NO_HAT_CLASSES, ClipSpec, detect, \
+from .motion import CLASS_MOTIONS, HAT_ONLY_CLASSES, LAYOUT, NO_HAT_CLASSES, ClipSpec, detect, \
     synthesize_video
 from ..data.release_files import DEMO_MANIFEST_NAME, MEDIAPIPE_DIR, OFFICIAL_CSV_NAME, SPLIT_RGB_DIRS, \
     SPLIT_SKELETON_DIRS, ReleaseFiles
@@ -418,7 +418,7 @@ def generate_demo(out: str | os.PathLike, seed: int = 0, size: str = "default", 
     frames = {s["video"]: s["frames"] for s in summaries}
     manifest = {
         "generator": "clipmg_lib.demo", "generator_version": GENERATOR_VERSION, "seed": seed, "size": size,
-        "fps": FPS, "resolution": list(cfg.resolution), "layout": LAYOUT, "num_clips": len(table),
+        "fps": IMIGUE_FPS, "resolution": list(cfg.resolution), "layout": LAYOUT, "num_clips": len(table),
         "num_classes": int(table["raw_class"].nunique()),
         "clips_per_split": {k: int(n) for k, n in table["split"].value_counts().sort_index().items()},
         "videos": [{**asdict(p.video), "frames": frames[p.video.video], "clips": len(p.clips)} for p in plans],

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from ..data.annotations import IMIGUE_FPS
 from ..data.video_writer import write_h264
 from .motion import EAR, ELBOW, EYE, NECK, NOSE, SHOULDER, TIPS, WRIST, VideoMotion
 
-FPS = 25
 _SHIFT = 4  # OpenCV fixed-point bits: coordinates are drawn with 1/16 px precision
 _ONE = 1 << _SHIFT
 _AA = cv2.LINE_AA
@@ -218,5 +218,5 @@ def write_video(path: str | os.PathLike, scene: Scene, motion: VideoMotion, crf:
     canvas = np.empty_like(scene.background)
     frames = (cv2.cvtColor(render_frame(canvas, scene, motion, t), cv2.COLOR_RGB2YUV_I420)
               for t in range(motion.joints.shape[0]))
-    write_h264(path, frames, width=w, height=h, fps=FPS, frame_format="yuv420p", threads=1,
+    write_h264(path, frames, width=w, height=h, fps=IMIGUE_FPS, frame_format="yuv420p", threads=1,
                options={"crf": str(crf), "preset": "veryfast", "g": str(gop), "bf": "0"})

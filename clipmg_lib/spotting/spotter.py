@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..data.annotations import IMIGUE_FPS
 from ..core.atomic import atomic_open
 from ..data.release_files import ReleaseFiles
 from ..eval.spotting_metrics import SPOT_COLUMNS
@@ -220,7 +221,7 @@ def spot_video(spotter: Spotter, source: VideoSource) -> pd.DataFrame:
     return spots[list(SPOT_COLUMNS)]
 
 
-def spotting_speed(spotter: Spotter, fps: float = 25.0) -> dict:
+def spotting_speed(spotter: Spotter, fps: float = IMIGUE_FPS) -> dict:
     """Frames spotted per second of compute over the :func:`spot_video` calls so far: ``frames``, ``tokens_s``
     (decode + encode; ~0 for videos whose tokens were already stored), ``classify_nms_s``, ``frames_per_s`` and
     ``x_realtime`` (video seconds per compute second at ``fps``), ``tokens_built_now`` (all videos encoded in
