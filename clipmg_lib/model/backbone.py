@@ -25,6 +25,16 @@ from .config import BackboneConfig, ConfigError
 from .weights import WeightsSource
 
 
+def clip_normalise(x: torch.Tensor, mean, std) -> torch.Tensor:
+    """CLIP's input normalisation: float frames in [0, 1] ``(..., 3, H, W)`` -> ``(x - mean) / std`` per channel.
+
+    ``mean`` / ``std``: 3 values (a :class:`CLIPBackbone`'s ``mean`` / ``std``, from its open_clip config).
+    """
+    m = torch.as_tensor(mean, dtype=x.dtype, device=x.device).reshape(3, 1, 1)
+    s = torch.as_tensor(std, dtype=x.dtype, device=x.device).reshape(3, 1, 1)
+    return (x - m) / s
+
+
 class CLIPBackbone(nn.Module):
     """Frozen (or partly trainable) CLIP visual tower giving per-frame tokens ``(B, T, 1 + P, D)``.
 
@@ -58,8 +68,8 @@ class CLIPBackbone(nn.Module):
         patches = cfg.token_grid ** 2 if cfg.token_grid else self.grid[0] * self.grid[1]
         self.num_tokens = 1 + patches
         self._set_trainable(cfg.trainable_blocks)
-        self.register_buffer("_mean", torch.tensor(self.mean).view(1, 1, 3, 1, 1), persistent=False)
-        self.register_buffer("_std", torch.tensor(self.std).view(1, 1, 3, 1, 1), persistent=False)
+        self.register_buffer("_mean", torch.tensor(self.mean), persistent=False)
+        self.register_buffer("_std", torch.tensor(self.std), persistent=False)
 
     # ---- trainability ----
     def _set_trainable(self, blocks: int) -> None:
@@ -117,7 +127,7 @@ class CLIPBackbone(nn.Module):
             top, left = (nh - s) // 2, (nw - s) // 2
             x = x[:, :, top:top + s, left:left + s]
         x = x.reshape(b, t, 3, s, s)
-        return (x - self._mean) / self._std
+        return clip_normalise(x, self._mean, self._std)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         """frames ``(B, T, 3, S, S)`` CLIP-normalised -> tokens ``(B, T, 1 + P, D)`` (token 0 = CLS)."""
