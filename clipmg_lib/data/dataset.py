@@ -35,12 +35,12 @@ from torch.utils.data import Dataset
 
 from .annotations import CLIP_INDEX_COLUMNS
 from .release_files import ReleaseFiles
+from .frame_sampling import sample_frame_indices
 from .joint_layouts import get_layout
 from .shared_epoch import SharedEpoch
 from .skeleton import Skeleton
 from .skeleton_io import read_light_hand_csv, read_skeleton
 from .skeleton_store import SkeletonStore
-from .frame_sampling import sample_frame_indices
 from .video import ClipReader
 from .video_proxy import ProxySpec
 from ..core.progress import progress_bar

@@ -28,13 +28,13 @@ def fixed_gop_options(gop: int, bframes: int = 0, crf: int | None = None, preset
 
 def write_h264(path: str | os.PathLike, frames: Iterable, *, width: int, height: int, fps: int | Fraction,
                options: dict[str, str] | None = None, frame_format: str = "rgb24", bit_rate: int | None = None,
-               threads: int | None = None, metadata: dict[str, str] | None = None,
+               threads: int | None = None, thread_type: str | None = None, metadata: dict[str, str] | None = None,
                container_options: dict[str, str] | None = None, atomic: bool = True) -> int:
     """Encode ``frames`` into an H.264 mp4 at ``path``; return the number of frames written.
 
     ``frames``: uint8 arrays in ``frame_format`` (``rgb24``: (H, W, 3); ``yuv420p``: (H * 3 / 2, W) I420) or
     ``av.VideoFrame`` s (sent as they are, timestamps included). ``width`` and ``height`` must be even
-    (yuv420p). ``threads``: encoder threads (None: the codec's default). ``metadata``: container tags, written
+    (yuv420p). ``threads``: encoder threads, ``thread_type``: ``'SLICE'`` / ``'FRAME'`` (None: the codec's defaults). ``metadata``: container tags, written
     before the first packet. ``container_options``: muxer options (e.g. ``{"movflags": "faststart"}``:
     the header first, as long recordings usually are). ``atomic``: write through :func:`clipmg_lib.core.atomic.atomic_path` (False
     when the caller already writes to a temporary path). An exception raised by the ``frames`` iterator
@@ -51,6 +51,8 @@ def write_h264(path: str | os.PathLike, frames: Iterable, *, width: int, height:
             container.metadata.update(metadata or {})
             stream = container.add_stream("libx264", rate=fps)
             stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            if thread_type is not None:
+                stream.thread_type = thread_type
             if threads is not None:
                 stream.codec_context.thread_count = threads
             if bit_rate is not None:
