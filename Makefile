@@ -25,7 +25,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $@
 
 demo-data: $(STAMP)  ## generate data/demo (skipped when present and complete)
-	$(PY) -m clipmg_lib.data.demo --out $(DEMO)
+	$(PY) -m clipmg_lib.demo --out $(DEMO)
 
 chain: demo-data
 	$(PY) -m clipmg_lib.runs.chain --dataset-root $(DEMO) --results $(RESULTS)

@@ -42,7 +42,7 @@ def holistic_video(path: Path, frames: int) -> int:
 
     from clipmg_lib.data.video import ClipReader
 
-    from clipmg_lib.pose.extract import _native_stderr_silenced
+    from clipmg_lib.pose.mediapipe_pose import _native_stderr_silenced
 
     reader = ClipReader(size=None)
     found = 0
@@ -85,7 +85,7 @@ def heatmap_sample(t_len: int, seed: int = 0) -> dict:
 
 
 def bench_extraction(frames: int, repeats: int) -> dict:
-    from clipmg_lib.pose.extract import extract_video
+    from clipmg_lib.pose.video_chunks import extract_video
 
     path = person_video_720p(frames)
     contenders = {

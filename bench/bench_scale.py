@@ -143,13 +143,13 @@ def step_index(root: Path, quick: bool) -> dict:
 def step_forms(root: Path, quick: bool) -> dict:
     import numpy as np
 
-    from clipmg_lib.data.layout_on_disk import IMiGUELayout
+    from clipmg_lib.data.release_files import ReleaseFiles
     from clipmg_lib.data.skeleton import Skeleton
     from clipmg_lib.data.skeleton_io import read_light_hand_csv, read_openpose_json_dir, read_openpose_xlsx
     from clipmg_lib.data.skeleton_store import SkeletonStore, convert_skeletons, store_dir
 
     m = json.loads((root / "full_size_manifest.json").read_text())
-    layout = IMiGUELayout(root)
+    layout = ReleaseFiles(root)
     frames = {v["video"]: v["num_frames"] for v in m["videos"]}
     total_frames = sum(frames.values())
     out: dict = {"total_frames": total_frames, "files": {}}

@@ -15,7 +15,7 @@ depend on its weights).
    its rows. ``naive``: every window decodes its own 8 frames (one open decoder, windows in order) and encodes
    them, as a clip classifier run on each window would.
 2. **End to end** on the first ``--seconds`` seconds (one run): decode + CLIP tokens (token store), windows +
-   classifier + NMS (``spot_video``), and mediapipe pose (``pose.extract.extract_video``) timed on the first
+   classifier + NMS (``spot_video``), and mediapipe pose (``pose.video_chunks.extract_video``) timed on the first
    ``--pose-frames`` frames (after a warm-up run) and extrapolated per frame. Frames/s of each stage and of all of them together,
    against 25 frames/s.
 
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         spotter = Spotter(model, cfg, cfg.train(), store, OUT_DIR)
         spots = spot_video(spotter, long)
         speed = spotting_speed(spotter)
-    from clipmg_lib.pose.extract import extract_video
+    from clipmg_lib.pose.video_chunks import extract_video
 
     extract_video(path, max_frames=8, progress=False)  # warm-up: mediapipe's graphs and models open
     t0 = time.perf_counter()

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     print_machine()
     root = dataset_root(args.dataset_root)
     if not root.exists():
-        from clipmg_lib.data.demo import main as make_demo
+        from clipmg_lib.demo.generate import main as make_demo
         make_demo(["--out", str(root)])
     index = load_index(root)
     train = index[index["split"] == "train"]

@@ -130,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.clips, args.repeats = 4, 2
 
-    from clipmg_lib.data.video import ClipReader, sample_frame_indices
+    from clipmg_lib.data.frame_sampling import sample_frame_indices
+    from clipmg_lib.data.video import ClipReader
     from clipmg_lib.data.video_proxy import ProxySpec, make_proxy, proxy_path
 
     print("# bench_video: clip frame sampling from a long video")

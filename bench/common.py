@@ -267,7 +267,7 @@ def _json_default(o):
 # ----------------------------------------------------------------------------------------------- long video
 @dataclass(frozen=True)
 class LongVideoSpec:
-    """A synthetic broadcast-like H.264 video; every frame carries its own index (:func:`draw_frame_code`)."""
+    """A synthetic broadcast-like H.264 video; every frame carries its own index (:func:`read_frame_code`)."""
 
     seconds: int = 600
     fps: int = 25
@@ -287,31 +287,14 @@ class LongVideoSpec:
                 f"_{self.bitrate // 1000}k_b{self.bframes}.mp4")
 
 
-CODE_BITS = 16
-
-
-def draw_frame_code(frame: np.ndarray, index: int) -> None:
-    """Write ``index`` into ``frame`` (H, W, 3) uint8 in place as a vertical barcode.
-
-    A strip 1/20 of the width wide, at the horizontal centre, cut into 16 equal blocks from top (bit 0)
-    to bottom (bit 15); white = 1, black = 0. It survives any resize and any centre crop of a landscape
-    frame (which cuts only the sides), and H.264 at ~2 Mbit/s.
-    """
-    h, w = frame.shape[:2]
-    half = max(2, w // 40)
-    edges = np.linspace(0, h, CODE_BITS + 1).round().astype(int)
-    strip = frame[:, w // 2 - half: w // 2 + half]
-    for b in range(CODE_BITS):
-        strip[edges[b]:edges[b + 1]] = 255 if (index >> b) & 1 else 0
+CODE_BITS = 16  #: bits of the long video's frame code (up to 65,536 frames)
 
 
 def read_frame_code(frame: np.ndarray) -> int:
-    """The index drawn by :func:`draw_frame_code`, read back from a decoded, possibly resized/cropped frame."""
-    h, w = frame.shape[:2]
-    centres = ((np.arange(CODE_BITS) + 0.5) * h / CODE_BITS).astype(int)
-    values = frame[centres, w // 2].astype(float).mean(axis=-1)
-    bits = (values >= 128).astype(np.int64)
-    return int((bits << np.arange(CODE_BITS)).sum())
+    """The index the long video's frame carries (:func:`clipmg_lib.demo.media.read_frame_codes`, 16 bits)."""
+    from clipmg_lib.demo.media import read_frame_codes
+
+    return int(read_frame_codes(frame, bits=CODE_BITS))
 
 
 def make_long_video(spec: LongVideoSpec = LongVideoSpec(), folder: Path | None = None,
@@ -319,15 +302,16 @@ def make_long_video(spec: LongVideoSpec = LongVideoSpec(), folder: Path | None =
     """Write (once; cached by ``spec``) the long test video with PyAV/libx264 and return its path.
 
     Content: a real photograph (matplotlib's ``grace_hopper.jpg``) panned slowly, with per-frame sensor-like
-    noise and the frame's index as a barcode (:func:`draw_frame_code`), so the encoder spends a realistic bitrate; x264 ``keyint=min-keyint=gop, scenecut=0`` gives a
-    keyframe exactly every ``gop`` frames, like broadcast footage. Written atomically.
+    noise and the frame's index as a barcode (:mod:`clipmg_lib.demo.media`, 16 bits in a centre strip), so
+    the encoder spends a realistic bitrate; x264 ``keyint=min-keyint=gop, scenecut=0`` gives a keyframe
+    exactly every ``gop`` frames, like broadcast footage. Written atomically.
     """
-    import av
     from matplotlib import cbook
     from PIL import Image
     from tqdm.auto import tqdm
 
-    from clipmg_lib.core.atomic import atomic_path
+    from clipmg_lib.data.video_writer import fixed_gop_options
+    from clipmg_lib.demo.media import write_frame_coded_video
 
     folder = Path(folder or OUT_DIR)
     path = folder / spec.filename
@@ -338,27 +322,19 @@ def make_long_video(spec: LongVideoSpec = LongVideoSpec(), folder: Path | None =
         photo = np.asarray(im.convert("RGB").resize((W * 2, H * 2), Image.BILINEAR))
     rng = np.random.default_rng(0)
     noise = [rng.integers(0, 4, size=(H, W, 3), dtype=np.uint8) for _ in range(7)]
-    with atomic_path(path) as tmp:
-        with av.open(str(tmp), "w", format="mp4") as container:
-            stream = container.add_stream("libx264", rate=Fraction(spec.fps))
-            stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
-            stream.bit_rate = spec.bitrate
-            stream.options = {"preset": "veryfast",
-                              "x264-params": f"keyint={spec.gop}:min-keyint={spec.gop}:scenecut=0"
-                                             f":bframes={spec.bframes}"}
-            frames = range(spec.num_frames)
-            if progress:
-                frames = tqdm(frames, desc=f"writing {path.name}", unit="frame", file=sys.stderr)
-            for i in frames:
-                phase = 2 * np.pi * i / 250
-                x = int(W / 2 * (1 + np.sin(0.37 * phase)))
-                y = int(H / 2 * (1 + np.sin(0.23 * phase)))
-                frame = photo[y:y + H, x:x + W] + noise[i % len(noise)]
-                draw_frame_code(frame, i)
-                for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                    container.mux(packet)
-            for packet in stream.encode():
-                container.mux(packet)
+
+    def background(i: int) -> np.ndarray:
+        phase = 2 * np.pi * i / 250
+        x = int(W / 2 * (1 + np.sin(0.37 * phase)))
+        y = int(H / 2 * (1 + np.sin(0.23 * phase)))
+        return photo[y:y + H, x:x + W] + noise[i % len(noise)]
+
+    def frames_wrapper(indices):
+        return tqdm(indices, desc=f"writing {path.name}", unit="frame", file=sys.stderr) if progress else indices
+
+    write_frame_coded_video(path, spec.num_frames, H, W, fps=Fraction(spec.fps), bits=CODE_BITS,
+                            options=fixed_gop_options(spec.gop, spec.bframes), bit_rate=spec.bitrate,
+                            background=background, strip=1 / 20, frames_wrapper=frames_wrapper)
     return path
 
 

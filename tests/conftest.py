@@ -61,7 +61,7 @@ def small_demo(tmp_path_factory) -> Path:
     ``tmp_path``. At the end of the session the fixture checks that no file under the root was added,
     removed or rewritten, and fails naming the files otherwise.
     """
-    from clipmg_lib.data.demo import generate_demo
+    from clipmg_lib.demo.generate import generate_demo
 
     root = tmp_path_factory.mktemp("demo_small")
     generate_demo(root, seed=0, size="small", workers=1, progress=False)

@@ -1,69 +1,26 @@
 """Tiny synthetic inputs for the data-layer tests: videos whose frames carry their own index, and a
 three-video iMiGUE root in the MiGA layout, written through the kit's own writers.
 
-Frame ``i`` of a bar video shows ``i`` in binary as 8 vertical stripes (white = 1, least significant bit
-on the left), which survives H.264 compression and any resize, so a test can check that the RIGHT frames
-come back. Skeleton frame ``i`` has its nose at x = ``NOSE_X0 + i``, so a test can check that the
+Frame ``i`` of a video shows ``i`` as a barcode (:mod:`clipmg_lib.demo.media`), which survives H.264
+compression and any resize, so a test can check that the RIGHT frames come back. Skeleton frame ``i`` has its nose at x = ``NOSE_X0 + i``, so a test can check that the
 skeleton lines up with the frames.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
 import pandas as pd
 
 from clipmg_lib.data.annotations import CLIP_INDEX_COLUMNS, sample_id, write_label_csv, write_official_csv
 from clipmg_lib.data.classes import raw_to_label
-from clipmg_lib.data.layout_on_disk import IMiGUELayout
+from clipmg_lib.data.release_files import ReleaseFiles
 from clipmg_lib.data.skeleton import Skeleton
 from clipmg_lib.data.skeleton_io import write_light_hand_csv
 from clipmg_lib.data.splits import clip_split
+from clipmg_lib.demo.media import write_frame_coded_video
 
-BITS = 8
 NOSE_X0 = 10.0
-
-
-def bar_frame(i: int, height: int = 48, width: int = 64) -> np.ndarray:
-    """uint8 (H, W, 3): frame ``i``'s index as 8 stripes (white = bit set)."""
-    img = np.zeros((height, width, 3), dtype=np.uint8)
-    stripe = width // BITS
-    for b in range(BITS):
-        if (i >> b) & 1:
-            img[:, b * stripe:(b + 1) * stripe] = 255
-    return img
-
-
-def decode_bar_index(frames: np.ndarray) -> np.ndarray:
-    """(T, H, W, 3) frames of a bar video (any size) -> (T,) frame indices."""
-    frames = np.asarray(frames, dtype=np.float32)
-    t, h, w, _ = frames.shape
-    edges = np.linspace(0, w, BITS + 1).astype(int)
-    out = np.zeros(t, dtype=np.int64)
-    for b in range(BITS):
-        lo, hi = edges[b], edges[b + 1]
-        core = frames[:, h // 4:3 * h // 4, lo + (hi - lo) // 4: hi - (hi - lo) // 4]  # away from stripe edges
-        out |= (core.mean(axis=(1, 2, 3)) > 127).astype(np.int64) << b
-    return out
-
-
-def make_bar_video(path: Path, num_frames: int, height: int = 48, width: int = 64, fps: int = 25,
-                   gop: int = 12, bframes: int = 2) -> Path:
-    """Write an H.264 mp4 (PyAV, yuv420p) whose frame ``i`` shows ``i`` (see :func:`bar_frame`)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"g": str(gop), "keyint_min": str(gop), "sc_threshold": "0", "crf": "10",
-                          "preset": "ultrafast", "bf": str(bframes)}
-        for i in range(num_frames):
-            frame = av.VideoFrame.from_ndarray(bar_frame(i, height, width), format="rgb24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
 
 
 def indexed_skeleton(num_frames: int, seed: int = 0, img_shape=(48, 64)) -> Skeleton:
@@ -101,14 +58,14 @@ def tiny_index() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(CLIP_INDEX_COLUMNS))
 
 
-def make_tiny_imigue(root: Path, official_csv: bool = True, videos: bool = True) -> IMiGUELayout:
+def make_tiny_imigue(root: Path, official_csv: bool = True, videos: bool = True) -> ReleaseFiles:
     """A three-video iMiGUE root in the MiGA layout (label CSVs, light_hand CSVs, mp4s, official CSV)."""
-    layout = IMiGUELayout(root)
+    layout = ReleaseFiles(root)
     for vid, (_, split, frames, clips) in TINY_VIDEOS.items():
         write_label_csv(layout.label_csv_path(vid, split), clips)
         write_light_hand_csv(layout.light_hand_csv_path(vid, split), indexed_skeleton(frames, seed=vid))
         if videos:
-            make_bar_video(layout.rgb_path(vid, split), frames)
+            write_frame_coded_video(layout.rgb_path(vid, split), frames)
     if official_csv:
         write_official_csv(layout.official_csv_path, tiny_index())
     layout.refresh()

@@ -30,16 +30,16 @@ def main() -> int:
     import numpy as np
     import torch
 
-    from clipmg_lib.data import demo
+    from clipmg_lib.demo import generate as demo
     from clipmg_lib.data.clip_index import build_clip_index
     from clipmg_lib.data.dataset import ClipDataset
     from clipmg_lib.data.video import ClipReader
     from clipmg_lib.model.factory import create_model
     from clipmg_lib.model.inference import encode_clips
-    from clipmg_lib.pose.extract import extract_image
+    from clipmg_lib.pose.mediapipe_pose import extract_image
     from clipmg_lib.pose.pipeline import build_pose_pipeline
     from clipmg_lib.pose.sample_media import person_photo
-    from data_fixtures import make_bar_video
+    from clipmg_lib.demo.media import write_frame_coded_video
 
     started = time.perf_counter()
     # the smallest demo the generator's pool will write: one training and one test video
@@ -50,7 +50,7 @@ def main() -> int:
     demo.generate_demo(root, size="fork_check", workers=1, progress=False)
 
     # decoders: open, used (FFmpeg/decord threads running), some kept, some left as uncollected garbage
-    videos = [make_bar_video(work / f"bar{i}.mp4", 120, height=96, width=128) for i in range(3)]
+    videos = [write_frame_coded_video(work / f"bar{i}.mp4", 120, height=96, width=128) for i in range(3)]
     kept = []
     for backend in ("pyav", "decord"):
         reader = ClipReader(None, size=64, backend=backend, num_threads=2)

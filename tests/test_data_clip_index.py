@@ -1,4 +1,4 @@
-"""IMiGUELayout and build_clip_index: the MiGA layout, both annotation sources, and their checks."""
+"""ReleaseFiles and build_clip_index: the MiGA layout, both annotation sources, and their checks."""
 from __future__ import annotations
 
 import logging
@@ -11,7 +11,7 @@ import pytest
 from clipmg_lib.data.annotations import CLIP_INDEX_COLUMNS, AnnotationFileError, write_label_csv
 from clipmg_lib.data.classes import UnknownClassError
 from clipmg_lib.data.clip_index import ClipRangeError, build_clip_index, class_counts, index_summary
-from clipmg_lib.data.layout_on_disk import IMiGUELayout
+from clipmg_lib.data.release_files import ReleaseFiles
 from clipmg_lib.data.skeleton_io import write_light_hand_csv
 
 from data_fixtures import TINY_VIDEOS, indexed_skeleton, make_tiny_imigue, tiny_index
@@ -39,7 +39,7 @@ def test_layout_finds_what_the_canonical_paths_name(tiny):
 
 
 def test_layout_accepts_unpadded_names(tmp_path):
-    layout = IMiGUELayout(tmp_path)
+    layout = ReleaseFiles(tmp_path)
     folder = tmp_path / "imigue_data_phase2/imigue_skeleton_test/37"
     write_label_csv(folder / "37_label.csv", [(99, 0, 3)])
     write_light_hand_csv(folder / "0037_light_hand.csv", indexed_skeleton(5))
@@ -157,14 +157,10 @@ def test_index_of_the_real_annotation_csv(shared_imigue):
 
 def _faststart_video(path, frames: int) -> None:
     """An mp4 whose header (moov first) says how many frames it has, as long recordings usually are."""
-    import av
+    from clipmg_lib.data.video_writer import write_h264
 
-    with av.open(str(path), "w", format="mp4", options={"movflags": "faststart"}) as c:
-        s = c.add_stream("libx264", rate=25)
-        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
-        for i in range(frames):
-            c.mux(s.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), (i * 3) % 255, np.uint8), format="rgb24")))
-        c.mux(s.encode())
+    write_h264(path, (np.full((48, 64, 3), (i * 3) % 255, np.uint8) for i in range(frames)), width=64, height=48,
+               fps=25, container_options={"movflags": "faststart"})
 
 
 def test_every_bad_file_in_one_message_or_skipped_with_a_report(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from clipmg_lib.data.clip_index import BadDataError, build_clip_index, skipped_report
 from clipmg_lib.data.convert import convert_root, main as convert_main
 from clipmg_lib.data.dataset import ClipDataset
-from clipmg_lib.data.layout_on_disk import IMiGUELayout
+from clipmg_lib.data.release_files import ReleaseFiles
 from clipmg_lib.data.skeleton_io import read_light_hand_csv, read_openpose_json_dir
 
 from test_real_root import tree_hashes
@@ -48,7 +48,7 @@ def test_read_in_place_and_convert_round_trips_exactly(original_root, tmp_path):
     json_skeleton = read_openpose_json_dir(original_root / "Data/skeleton/raw/298", progress=False)
     assert json_skeleton.num_frames == 21068
     assert np.array_equal(read_light_hand_csv(csv).data, json_skeleton.to("light_hand35").data)  # exact
-    converted = ClipDataset(index, IMiGUELayout(original_root, converted_root=out), load_frames=False)
+    converted = ClipDataset(index, ReleaseFiles(original_root, converted_root=out), load_frames=False)
     assert converted.skeleton_file(298) == csv
     again = converted[3]
     assert np.array_equal(again["keypoint"], sample["keypoint"])

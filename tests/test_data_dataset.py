@@ -8,10 +8,11 @@ from torch.utils.data import DataLoader
 
 from clipmg_lib.data.clip_index import build_clip_index
 from clipmg_lib.data.dataset import IMIGUE_IMG_SHAPE, ClipDataset, collate_clips
-from clipmg_lib.data.layout_on_disk import IMiGUELayout
+from clipmg_lib.data.release_files import ReleaseFiles
 from clipmg_lib.data.skeleton_io import write_light_hand_csv
+from clipmg_lib.demo.media import read_frame_codes
 
-from data_fixtures import NOSE_X0, decode_bar_index, indexed_skeleton, make_tiny_imigue
+from data_fixtures import NOSE_X0, indexed_skeleton, make_tiny_imigue
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_frames_and_skeleton_line_up(tiny):
     for i in range(len(ds)):
         s = ds[i]
         row = index.iloc[i]
-        assert decode_bar_index(s["imgs"]).tolist() == s["frame_inds"].tolist()  # the RIGHT frames
+        assert read_frame_codes(s["imgs"]).tolist() == s["frame_inds"].tolist()  # the RIGHT frames
         assert s["frame_inds"].min() >= row.start_frame and s["frame_inds"].max() <= row.end_frame
         # the whole clip's skeleton: nose x encodes the absolute frame
         nose_frames = s["keypoint"][:, 0, 0] - NOSE_X0
@@ -119,7 +120,7 @@ def test_layouts_and_mediapipe_source(tiny, tmp_path):
     layout, index = tiny
     s = ClipDataset(index, layout.root, layout="light_hand35", load_frames=False)[0]
     assert s["keypoint"].shape[1] == 35 and s["layout"] == "light_hand35"
-    outside = IMiGUELayout(layout.root, mediapipe_root=tmp_path / "mediapipe")  # the kit's output, not in the root
+    outside = ReleaseFiles(layout.root, mediapipe_root=tmp_path / "mediapipe")  # the kit's output, not in the root
     ds = ClipDataset(index, outside, skeleton_source="mediapipe", load_frames=False)
     with pytest.raises(FileNotFoundError, match=r"mediapipe/0001/0001_light_hand\.csv.*mediapipe_skeleton/0001/0001_light_hand\.csv"):
         ds[0]
@@ -171,5 +172,5 @@ def test_workers_started_after_the_parent_read_frames_decode_the_same_frames(tin
     batches = list(loader)
     assert sum(len(b["sample_id"]) for b in batches) == len(ds)
     assert all((batches[0]["imgs"][k].numpy() == parent[k]).all() for k in range(3))
-    assert [decode_bar_index(b.numpy()).tolist() for b in batches[0]["imgs"]] == \
+    assert [read_frame_codes(b.numpy()).tolist() for b in batches[0]["imgs"]] == \
         [ds[k]["frame_inds"].tolist() for k in range(3)]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from clipmg_lib.data.annotations import read_official_csv, read_raw_label_txt, write_raw_label_txt
-from clipmg_lib.data.layouts import convert
+from clipmg_lib.data.joint_layouts import convert
 from clipmg_lib.data.skeleton import Skeleton, SkeletonFileError
 from clipmg_lib.data.skeleton_io import (SkeletonFileNotFoundError, count_light_hand_frames, read_light_hand_csv,
                                          read_openpose_json_dir, read_openpose_xlsx, read_skeleton,

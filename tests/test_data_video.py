@@ -6,16 +6,19 @@ import pickle
 import numpy as np
 import pytest
 
-from clipmg_lib.data.video import BACKENDS, ClipReader, VideoFileError, sample_frame_indices
+from clipmg_lib.data.decoders import BACKENDS, VideoFileError
+from clipmg_lib.data.frame_sampling import sample_frame_indices
+from clipmg_lib.data.video import ClipReader
+from clipmg_lib.demo.media import read_frame_codes, write_frame_coded_video
 
-from data_fixtures import decode_bar_index, make_bar_video, make_tiny_imigue
+from data_fixtures import make_tiny_imigue
 
 NUM_FRAMES = 100
 
 
 @pytest.fixture(scope="module")
 def bar_video(tmp_path_factory):
-    return make_bar_video(tmp_path_factory.mktemp("video") / "bars.mp4", NUM_FRAMES, gop=25)
+    return write_frame_coded_video(tmp_path_factory.mktemp("video") / "bars.mp4", NUM_FRAMES, gop=25)
 
 
 # ------------------------------------------------------------------------------------------ sampling
@@ -70,23 +73,23 @@ def test_reader_returns_the_requested_frames(bar_video, backend):
     for inds in ([0, 1, 2], [37, 5, 61, 5], list(range(90, 100)), [99], [98, 99, 99, 0]):
         frames = reader.read(bar_video, inds)
         assert frames.dtype == np.uint8 and frames.shape == (len(inds), 48, 64, 3)
-        assert decode_bar_index(frames).tolist() == list(inds)
+        assert read_frame_codes(frames).tolist() == list(inds)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_reader_clips_at_the_very_end(bar_video, backend):
     reader = ClipReader(size=32, backend=backend)
     inds = sample_frame_indices(NUM_FRAMES - 12, NUM_FRAMES - 1, 8)
-    assert decode_bar_index(reader.read(bar_video, inds)).tolist() == inds.tolist()
+    assert read_frame_codes(reader.read(bar_video, inds)).tolist() == inds.tolist()
     inds = sample_frame_indices(NUM_FRAMES - 3, NUM_FRAMES - 1, 8)  # short clip ending at the last frame
-    assert decode_bar_index(reader.read(bar_video, inds)).tolist() == inds.tolist()
+    assert read_frame_codes(reader.read(bar_video, inds)).tolist() == inds.tolist()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_reader_random_access_matches_sequential_decode(bar_video, backend):
     reader = ClipReader(size=None, backend=backend)
     all_frames = reader.read(bar_video, np.arange(NUM_FRAMES))
-    assert decode_bar_index(all_frames).tolist() == list(range(NUM_FRAMES))
+    assert read_frame_codes(all_frames).tolist() == list(range(NUM_FRAMES))
     rng = np.random.default_rng(0)
     for _ in range(10):
         inds = np.sort(rng.integers(0, NUM_FRAMES, 8))
@@ -103,12 +106,12 @@ def test_resize(bar_video, size, resize, shape, backend):
     for inds in ([3, 77], [99, 0, 50]):
         frames = reader.read(bar_video, inds)
         assert frames.shape == (len(inds), *shape, 3)
-        assert decode_bar_index(frames).tolist() == inds
+        assert read_frame_codes(frames).tolist() == inds
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_reader_reuses_one_decoder_per_video(bar_video, tmp_path, backend):
-    other = make_bar_video(tmp_path / "other.mp4", 10)
+    other = write_frame_coded_video(tmp_path / "other.mp4", 10)
     reader = ClipReader(size=32, cache_size=1, backend=backend)
     reader.read(bar_video, [1])
     first = next(iter(reader._readers.values()))
@@ -117,13 +120,13 @@ def test_reader_reuses_one_decoder_per_video(bar_video, tmp_path, backend):
     reader.read(other, [2])
     assert len(reader._readers) == 1 and next(iter(reader._readers.values())) is not first  # LRU evicted
     clone = pickle.loads(pickle.dumps(reader))  # DataLoader workers get a reader without open decoders
-    assert clone._readers == {} and decode_bar_index(clone.read(other, [9])).tolist() == [9]
+    assert clone._readers == {} and read_frame_codes(clone.read(other, [9])).tolist() == [9]
 
 
 def test_reader_finds_videos_by_id(tmp_path):
     layout = make_tiny_imigue(tmp_path)
     reader = ClipReader(tmp_path, size=None)
-    assert decode_bar_index(reader.read(12, [0, 69])).tolist() == [0, 69]
+    assert read_frame_codes(reader.read(12, [0, 69])).tolist() == [0, 69]
     assert reader.num_frames(5) == 80
     with pytest.raises(FileNotFoundError, match="RGB video of video 3 not found"):
         reader.read(3, [0])
@@ -159,19 +162,19 @@ def test_corrupt_and_missing_video(tmp_path, bar_video, backend):
 def test_pyav_backend_skips_non_reference_frames_exactly(tmp_path):
     # broadcast-like: one keyframe per 10 s, B-frames; skipping B-frames before a wanted frame must never
     # change which frames come back, even with no safety margin (every wanted B-frame is then re-decoded)
-    from clipmg_lib.data.video import _PyAVVideo
+    from clipmg_lib.data.decoders import PyAVVideo
 
-    path = make_bar_video(tmp_path / "long_gop.mp4", 255, gop=250, bframes=3)
+    path = write_frame_coded_video(tmp_path / "long_gop.mp4", 255, gop=250, bframes=3)
     decord_reader = ClipReader(size=None, backend="decord")
     rng = np.random.default_rng(0)
     index_sets = [[0], [254], [251, 252, 253], [30, 31, 32, 33], [5, 249, 250, 254]]
     index_sets += [np.sort(rng.choice(255, 8, replace=False)).tolist() for _ in range(6)]
     for margin in (24, 4, 0):
-        video = _PyAVVideo(path, None, margin=margin)
+        video = PyAVVideo(path, None, margin=margin)
         assert len(video) == 255 and video.get_avg_fps() == 25.0
         for inds in index_sets:
             frames = video.get_batch(inds)
-            assert decode_bar_index(frames).tolist() == list(inds), (margin, inds)
+            assert read_frame_codes(frames).tolist() == list(inds), (margin, inds)
             assert np.array_equal(frames, decord_reader.read(path, inds))
         video.close()
 
@@ -188,23 +191,19 @@ def test_decord_failure_falls_back_to_pyav(bar_video, monkeypatch, caplog):
     monkeypatch.setattr(decord.VideoReader, "get_batch", flaky)
     with caplog.at_level(logging.WARNING, logger="clipmg_lib.data.video"):
         frames = reader.read(bar_video, [7, 70, 99])
-    assert decode_bar_index(frames).tolist() == [7, 70, 99] and frames.shape == (3, 32, 32, 3)
+    assert read_frame_codes(frames).tolist() == [7, 70, 99] and frames.shape == (3, 32, 32, 3)
     assert "reading this file with PyAV instead" in caplog.text and "bars.mp4" in caplog.text
-    assert decode_bar_index(reader.read(bar_video, [1])).tolist() == [1]  # stays on PyAV for this file
+    assert read_frame_codes(reader.read(bar_video, [1])).tolist() == [1]  # stays on PyAV for this file
 
 
 def test_reading_past_the_end_of_a_truncated_file_says_truncated(tmp_path):
-    import av
-
-    from clipmg_lib.data.video import ClipReader, header_frames
+    from clipmg_lib.data.decoders import header_frames
+    from clipmg_lib.data.video import ClipReader
+    from clipmg_lib.data.video_writer import write_h264
 
     path = tmp_path / "cut.mp4"
-    with av.open(str(path), "w", format="mp4", options={"movflags": "faststart"}) as c:  # header first
-        s = c.add_stream("libx264", rate=25)
-        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
-        for i in range(120):
-            c.mux(s.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), i, np.uint8), format="rgb24")))
-        c.mux(s.encode())
+    write_h264(path, (np.full((48, 64, 3), i, np.uint8) for i in range(120)), width=64, height=48, fps=25,
+               container_options={"movflags": "faststart"})  # header first
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     reader = ClipReader(None, size=32)
     n = reader.num_frames(path)

@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clipmg_lib.data import demo
+from clipmg_lib.core.paths import DEMO_MANIFEST_NAME
+from clipmg_lib.demo import generate as demo
 from clipmg_lib.data.annotations import read_label_csv, read_official_csv, write_label_csv, write_official_csv
 from clipmg_lib.data.clip_index import build_clip_index
-from clipmg_lib.data.demo_motion import (CLASS_MOTIONS, EAR, NECK, NOSE, SHOULDER, TIPS, WRIST, ClipSpec,
+from clipmg_lib.demo.motion import (CLASS_MOTIONS, EAR, NECK, NOSE, SHOULDER, TIPS, WRIST, ClipSpec,
                                          synthesize_video)
-from clipmg_lib.data.layout_on_disk import IMiGUELayout
+from clipmg_lib.data.release_files import ReleaseFiles
 from clipmg_lib.data.skeleton_io import read_light_hand_csv, write_light_hand_csv
 from clipmg_lib.data.splits import MIGA_VALIDATION_VIDEOS, TRAIN_SUBJECTS
 
@@ -38,7 +39,7 @@ def _frames_digest(path: Path) -> tuple[int, str]:
 
 @pytest.mark.slow
 def test_layout_and_protocol(small_demo):
-    layout = IMiGUELayout(small_demo)
+    layout = ReleaseFiles(small_demo)
     cfg = demo.SIZES["small"]
     assert layout.videos() == sorted(v.video for v in cfg.videos)
     for v in cfg.videos:
@@ -66,7 +67,7 @@ def test_official_csv_and_label_csvs_agree(small_demo):
 @pytest.mark.slow
 def test_every_file_reads_back_unchanged(small_demo, tmp_path):
     """Read with the real readers, write again with the real writers: byte-identical files."""
-    layout = IMiGUELayout(small_demo)
+    layout = ReleaseFiles(small_demo)
     official = layout.official_csv_path
     write_official_csv(tmp_path / "official.csv", read_official_csv(official))
     assert (tmp_path / "official.csv").read_bytes() == official.read_bytes()
@@ -81,7 +82,7 @@ def test_every_file_reads_back_unchanged(small_demo, tmp_path):
 
 @pytest.mark.slow
 def test_videos_match_skeletons_and_clips(small_demo):
-    layout = IMiGUELayout(small_demo)
+    layout = ReleaseFiles(small_demo)
     manifest = demo.read_manifest(small_demo)
     frames = {v["video"]: v["frames"] for v in manifest["videos"]}
     w, h = manifest["resolution"]
@@ -107,7 +108,7 @@ def test_videos_match_skeletons_and_clips(small_demo):
 @pytest.mark.slow
 def test_rendered_person_sits_at_the_skeleton(small_demo):
     """Decoded pixels at the CSV's nose, neck and wrists differ from the empty background; far away they do not."""
-    layout = IMiGUELayout(small_demo)
+    layout = ReleaseFiles(small_demo)
     for plan in demo.plan_dataset(demo.SIZES["small"], SEED):
         vid = plan.video.video
         _, scene = demo.build_video(plan)
@@ -172,7 +173,7 @@ def test_seed_changes_the_data():
 
 def _stub_writer(root, plan):
     """Stands in for the renderer in orchestration tests: writes a small label CSV per video."""
-    layout = IMiGUELayout(root)
+    layout = ReleaseFiles(root)
     path = layout.label_csv_path(plan.video.video, plan.video.split)
     write_label_csv(path, [(c.raw_class, c.start_frame, c.end_frame) for c in plan.clips])
     return {"video": plan.video.video, "frames": plan.num_frames,
@@ -219,7 +220,7 @@ def test_force_never_replaces_a_folder_without_the_manifest(tmp_path, monkeypatc
     assert demo.main(["--out", str(root), "--size", "small", "--workers", "1", "--force"]) == 2
     assert "make imigue IMIGUE=" in capsys.readouterr().err
     assert label.read_text() == "user data" and (root / "mediapipe_skeleton" / "0298").is_dir()
-    assert not (root / demo.MANIFEST_NAME).exists()
+    assert not (root / DEMO_MANIFEST_NAME).exists()
 
 
 def test_interrupted_run_is_redone_without_force(tmp_path, monkeypatch):
@@ -230,7 +231,7 @@ def test_interrupted_run_is_redone_without_force(tmp_path, monkeypatch):
     monkeypatch.setattr(demo, "write_video_files", crash)
     with pytest.raises(RuntimeError):
         demo.generate_demo(root, size="small", workers=1, progress=False)
-    assert not (root / demo.MANIFEST_NAME).exists()
+    assert not (root / DEMO_MANIFEST_NAME).exists()
     monkeypatch.setattr(demo, "write_video_files", _stub_writer)
     demo.generate_demo(root, size="small", workers=1, progress=False)
     assert demo.is_complete(root, 0, "small")
@@ -329,7 +330,7 @@ def test_docstring_table_matches_the_catalogue():
 
 @pytest.mark.slow
 def test_manifest_is_json_and_complete(small_demo):
-    m = json.loads((small_demo / demo.MANIFEST_NAME).read_text())
+    m = json.loads((small_demo / DEMO_MANIFEST_NAME).read_text())
     assert m["generator_version"] == demo.GENERATOR_VERSION and m["size"] == "small" and m["seed"] == SEED
     assert demo.is_complete(small_demo, SEED, "small")
     assert sum(v["clips"] for v in m["videos"]) == m["num_clips"]

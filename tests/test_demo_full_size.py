@@ -8,7 +8,7 @@ import pytest
 from clipmg_lib.data.annotations import read_official_csv
 from clipmg_lib.data.clip_index import build_clip_index
 from clipmg_lib.data.export import read_submission_csv, write_submission_csv
-from clipmg_lib.data.layout_on_disk import IMiGUELayout
+from clipmg_lib.data.release_files import ReleaseFiles
 from clipmg_lib.data.skeleton_io import count_light_hand_frames, read_light_hand_csv
 from clipmg_lib.demo.full_size import (CLASS_COUNTS_XSUB, MANIFEST_NAME, PUBLISHED_STATS, TAIL_SECONDS,
                                        generate_full_size, plan_from_csv, plan_from_statistics)
@@ -32,7 +32,7 @@ def test_scaled_down_root_from_the_official_csv(shared_imigue, tmp_path):
     cols = ["sample_id", "video", "subject", "start_frame", "end_frame", "raw_class", "split"]
     assert index[cols].sort_values("sample_id").reset_index(drop=True).equals(
         real[cols].sort_values("sample_id").reset_index(drop=True))
-    layout = IMiGUELayout(tmp_path / "root")
+    layout = ReleaseFiles(tmp_path / "root")
     lo, hi = (int(s * 25) for s in TAIL_SECONDS)
     for v in m["videos"]:
         frames = count_light_hand_frames(layout.light_hand_csv(v["video"]))
@@ -96,7 +96,7 @@ def test_index_checks_in_worker_processes_match_the_serial_ones(tmp_path, monkey
                        workers=1, progress=False)
     index = read_official_csv(root / "labels_20200831.csv")
     index.loc[3, "end_frame"] = 10 ** 6  # one clip past the end of its video and skeleton
-    layout = IMiGUELayout(root)
+    layout = ReleaseFiles(root)
     monkeypatch.setattr(ci, "CHECK_CHUNK", 1)
     serial = ci.find_bad_data(index, layout, progress=False, workers=1)
     parallel = ci.find_bad_data(index, layout, progress=False, workers=2)

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clipmg_lib.data import demo
+from clipmg_lib.demo import generate as demo
 from clipmg_lib.data.splits import TRAIN_SUBJECTS
 from clipmg_lib.eval import emotion as E
 

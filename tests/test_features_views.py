@@ -9,8 +9,9 @@ from clipmg_lib.data.clip_index import build_clip_index
 from clipmg_lib.data.dataset import ClipDataset
 from clipmg_lib.model.factory import create_model
 from clipmg_lib.train.features import build_split_caches, view_names
+from clipmg_lib.demo.media import read_frame_codes
 
-from data_fixtures import decode_bar_index, make_tiny_imigue
+from data_fixtures import make_tiny_imigue
 
 VIEWS = view_names(3)  # uniform, random0..random2
 
@@ -72,7 +73,7 @@ def test_views_are_the_clip_dataset_samplings(setup, tmp_path):
         for i in range(len(ds)):
             s = ds[i]
             np.testing.assert_array_equal(inds[i], s["frame_inds"])
-            assert decode_bar_index(s["imgs"]).tolist() == inds[i].tolist()
+            assert read_frame_codes(s["imgs"]).tolist() == inds[i].tolist()
     assert len({caches.pose.view(v).column("frame_inds").tobytes() for v in VIEWS}) == len(VIEWS)
 
 

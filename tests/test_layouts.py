@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clipmg_lib.data import classes, layouts, splits
+from clipmg_lib.data import classes, joint_layouts, splits
 from clipmg_lib.data.skeleton import Skeleton, SkeletonFileError
 
 
@@ -32,18 +32,18 @@ def test_cross_subject_split_sizes():
 
 
 def test_layout_sizes_and_subsets():
-    assert layouts.get_layout("openpose137").num_joints == 137
-    assert layouts.get_layout("light_hand35").num_joints == 35
-    assert layouts.get_layout("openpose22").num_joints == 22
+    assert joint_layouts.get_layout("openpose137").num_joints == 137
+    assert joint_layouts.get_layout("light_hand35").num_joints == 35
+    assert joint_layouts.get_layout("openpose22").num_joints == 22
     x = np.random.default_rng(0).random((4, 137, 3))
-    via35 = layouts.convert(layouts.convert(x, "openpose137", "light_hand35"), "light_hand35", "openpose22")
-    np.testing.assert_array_equal(via35, layouts.convert(x, "openpose137", "openpose22"))
+    via35 = joint_layouts.convert(joint_layouts.convert(x, "openpose137", "light_hand35"), "light_hand35", "openpose22")
+    np.testing.assert_array_equal(via35, joint_layouts.convert(x, "openpose137", "openpose22"))
     with pytest.raises(ValueError, match="lacks"):
-        layouts.conversion_index("openpose22", "light_hand35")
+        joint_layouts.conversion_index("openpose22", "light_hand35")
 
 
 def test_light_hand_release_names_vs_person_sides():
-    lh = layouts.get_layout("light_hand35")
+    lh = joint_layouts.get_layout("light_hand35")
     # BODY_25 order: release name "ShoulderLeft" sits where OpenPose has RShoulder (person's right)
     assert lh.openpose_names[lh.index("ShoulderLeft")] == "RShoulder"
     assert lh.sides[lh.index("ShoulderLeft")] == "R"
@@ -52,9 +52,9 @@ def test_light_hand_release_names_vs_person_sides():
     assert (lh.index("RWrist"), lh.index("RightFinger1")) in lh.limbs
 
 
-@pytest.mark.parametrize("name", sorted(layouts.LAYOUTS))
+@pytest.mark.parametrize("name", sorted(joint_layouts.LAYOUTS))
 def test_flip_index_is_an_involution_that_swaps_sides(name):
-    lay = layouts.get_layout(name)
+    lay = joint_layouts.get_layout(name)
     perm = lay.flip_index
     np.testing.assert_array_equal(perm[perm], np.arange(lay.num_joints))
     sides = np.array(lay.sides)

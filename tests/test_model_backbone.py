@@ -8,7 +8,8 @@ import open_clip
 import pytest
 import torch
 
-from clipmg_lib.model.backbone import CLIPBackbone, WeightsNotFoundError, load_open_clip
+from clipmg_lib.model.backbone import CLIPBackbone
+from clipmg_lib.model.weights import WeightsNotFoundError, load_open_clip
 from clipmg_lib.core.config import ConfigError
 from clipmg_lib.model.config import BackboneConfig
 from clipmg_lib.model.factory import create_model, get_model_config

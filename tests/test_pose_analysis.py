@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clipmg_lib.data.layouts import get_layout
+from clipmg_lib.data.joint_layouts import get_layout
 from clipmg_lib.pose.compare import agreement_table
 from clipmg_lib.pose.motion import class_motion_table, clip_motion_table, joint_motion
 from clipmg_lib.pose.pipeline import POSE_PIPELINES, build_pose_pipeline

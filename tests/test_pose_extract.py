@@ -4,10 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clipmg_lib.data.layouts import get_layout
+from clipmg_lib.data.joint_layouts import get_layout
+from clipmg_lib.data.decoders import VideoFileError
 from clipmg_lib.data.skeleton_io import read_light_hand_csv
-from clipmg_lib.data.video import VideoFileError
+from clipmg_lib.data.release_files import mediapipe_csv_path
 from clipmg_lib.pose import extract as ex
+from clipmg_lib.pose import mediapipe_pose as mpp
+from clipmg_lib.pose.video_chunks import extract_video
 from clipmg_lib.pose.sample_media import person_photo, write_person_video
 
 pytestmark = pytest.mark.slow  # mediapipe graphs on real footage: 2-70 s per test on 2 cores
@@ -24,7 +27,7 @@ def photo() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def photo_skeleton(photo):
-    return ex.extract_image(photo)
+    return mpp.extract_image(photo)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +68,7 @@ def test_person_left_stays_left(photo_skeleton):
 def test_every_joint_maps_onto_its_own_side():
     """The mediapipe -> BODY_25 table keeps sides: LEFT_* only on 'L' joints, RIGHT_* only on 'R'."""
     for j, op_name in enumerate(LAYOUT.openpose_names[:25]):
-        sources = ex.BODY25_FROM_MEDIAPIPE[op_name]
+        sources = mpp.BODY25_FROM_MEDIAPIPE[op_name]
         sides = {s.split("_")[0] for s in sources}
         expected = {"L": {"LEFT"}, "R": {"RIGHT"}}.get(LAYOUT.sides[j])
         if expected is not None and sources:
@@ -83,7 +86,7 @@ def test_no_person_gives_zeros_without_error(kind):
     rng = np.random.default_rng(0)
     img = (np.full((240, 320, 3), 128, np.uint8) if kind == "uniform"
            else rng.integers(0, 256, (240, 320, 3), dtype=np.uint8))
-    sk = ex.extract_image(img)
+    sk = mpp.extract_image(img)
     assert sk.data.shape == (1, 35, 3)
     assert not sk.data.any(), "an empty image must give all joints missing (0, 0, 0)"
 
@@ -100,13 +103,13 @@ def test_missing_joints_are_exact_zeros(photo_skeleton):
 @pytest.mark.parametrize("complexity", [0, 2])
 def test_model_complexity_other_than_bundled_is_refused(complexity):
     with pytest.raises(ValueError, match="download"):
-        ex.ExtractorConfig(model_complexity=complexity)
+        mpp.ExtractorConfig(model_complexity=complexity)
 
 
 def test_video_landmarks_follow_the_camera(photo_skeleton, person_video):
     """Joints found in the pan/zoom video sit where the photo's joints land under each frame's affine."""
     path, mats = person_video
-    sk = ex.extract_video(path, progress=False, chunk_size=8)
+    sk = extract_video(path, progress=False, chunk_size=8)
     assert sk.data.shape == (24, 35, 3) and sk.img_shape == (300, 256)
     xy0, c0 = photo_skeleton.xy[0], photo_skeleton.score[0]
     expected = np.einsum("tij,vj->tvi", mats[:, :, :2], xy0) + mats[:, None, :, 2]
@@ -119,8 +122,8 @@ def test_video_landmarks_follow_the_camera(photo_skeleton, person_video):
 
 def test_decoding_smaller_keeps_original_pixels(person_video):
     path, _ = person_video
-    full = ex.extract_video(path, progress=False, max_frames=8)
-    small = ex.extract_video(path, progress=False, max_frames=8, decode_max_side=150)
+    full = extract_video(path, progress=False, max_frames=8)
+    small = extract_video(path, progress=False, max_frames=8, decode_max_side=150)
     assert small.img_shape == full.img_shape == (300, 256)
     sure = (full.score > 0.8) & (small.score > 0.8)
     assert sure.sum() > 20
@@ -131,9 +134,9 @@ def test_corrupt_video_error_names_the_file(tmp_path):
     bad = tmp_path / "12.mp4"
     bad.write_bytes(b"\x00\x01 not an mp4 at all" * 10)
     with pytest.raises(VideoFileError, match="12.mp4"):
-        ex.extract_video(bad, progress=False)
+        extract_video(bad, progress=False)
     with pytest.raises(FileNotFoundError, match="13.mp4"):
-        ex.extract_video(tmp_path / "13.mp4", progress=False)
+        extract_video(tmp_path / "13.mp4", progress=False)
 
 
 def test_video_keys_are_stems_and_ids_come_from_a_mapping(tmp_path):
@@ -155,11 +158,11 @@ def test_video_keys_are_stems_and_ids_come_from_a_mapping(tmp_path):
     (tmp_path / "bad.csv").write_text("video,path\nx,a.mp4\n")
     with pytest.raises(ValueError, match=r"bad.csv: not a usable video id mapping \(video id 'x'"):
         ex.read_id_mapping(tmp_path / "bad.csv")
-    assert ex.light_hand_csv_path(tmp_path, 298) == tmp_path / "0298" / "0298_light_hand.csv"
-    assert ex.light_hand_csv_path(tmp_path, "my clip") == tmp_path / "my clip" / "my clip_light_hand.csv"
+    assert mediapipe_csv_path(tmp_path, 298) == tmp_path / "0298" / "0298_light_hand.csv"
+    assert mediapipe_csv_path(tmp_path, "my clip") == tmp_path / "my clip" / "my clip_light_hand.csv"
 
 
-_PROCESS = ex.PoseExtractor.process
+_PROCESS = mpp.PoseExtractor.process
 
 
 class SimulatedKill(Exception):
@@ -190,26 +193,26 @@ def test_folder_extraction_resumes_and_equals_an_uninterrupted_run(tmp_path, per
 
     out = tmp_path / "run"
     stop = _StopAfter(24 + 19)  # all of video 7, then two chunks of 8 and 3 frames of video 9
-    monkeypatch.setattr(ex.PoseExtractor, "process", stop)
+    monkeypatch.setattr(mpp.PoseExtractor, "process", stop)
     with pytest.raises(SimulatedKill):
         ex.extract_folder(videos, out, chunk_size=8, progress=False)
-    assert ex.light_hand_csv_path(out, 7).exists() and not ex.light_hand_csv_path(out, 9).exists()
+    assert mediapipe_csv_path(out, 7).exists() and not mediapipe_csv_path(out, 9).exists()
     ckpt = ex.checkpoint_dir_for(out, 9)
     assert sorted(p.name for p in ckpt.glob("chunk_*.npy")) == ["chunk_0000000.npy", "chunk_0000008.npy"]
 
     resumed = _StopAfter(None)
-    monkeypatch.setattr(ex.PoseExtractor, "process", resumed)
+    monkeypatch.setattr(mpp.PoseExtractor, "process", resumed)
     table = ex.extract_folder(videos, out, chunk_size=8, progress=False)
     assert list(table["status"]) == ["skipped", "extracted"]
     assert resumed.calls == 8, "only the unfinished chunk of video 9 is processed again"
     assert not ckpt.exists(), "checkpoints are removed once the CSV is written"
     for vid in videos:
-        a = read_light_hand_csv(ex.light_hand_csv_path(tmp_path / "ref", vid)).data
-        b = read_light_hand_csv(ex.light_hand_csv_path(out, vid)).data
+        a = read_light_hand_csv(mediapipe_csv_path(tmp_path / "ref", vid)).data
+        b = read_light_hand_csv(mediapipe_csv_path(out, vid)).data
         assert np.array_equal(a, b), f"video {vid}: resumed result differs from the uninterrupted run"
 
     again = _StopAfter(None)
-    monkeypatch.setattr(ex.PoseExtractor, "process", again)
+    monkeypatch.setattr(mpp.PoseExtractor, "process", again)
     assert list(ex.extract_folder(videos, out, chunk_size=8, progress=False)["status"]) == ["skipped", "skipped"]
     assert again.calls == 0
 
@@ -217,13 +220,13 @@ def test_folder_extraction_resumes_and_equals_an_uninterrupted_run(tmp_path, per
 def test_checkpoints_of_other_settings_are_discarded(tmp_path, person_video, monkeypatch):
     path, _ = person_video
     ckpt = tmp_path / "ckpt"
-    first = ex.extract_video(path, progress=False, chunk_size=8, checkpoint_dir=ckpt, max_frames=16)
+    first = extract_video(path, progress=False, chunk_size=8, checkpoint_dir=ckpt, max_frames=16)
     assert len(list(ckpt.glob("chunk_*.npy"))) == 2
     counter = _StopAfter(None)
-    monkeypatch.setattr(ex.PoseExtractor, "process", counter)
-    same = ex.extract_video(path, progress=False, chunk_size=8, checkpoint_dir=ckpt, max_frames=16)
+    monkeypatch.setattr(mpp.PoseExtractor, "process", counter)
+    same = extract_video(path, progress=False, chunk_size=8, checkpoint_dir=ckpt, max_frames=16)
     assert counter.calls == 0 and np.array_equal(first.data, same.data), "same settings: reuse the chunks"
-    other = ex.extract_video(path, progress=False, chunk_size=8, checkpoint_dir=ckpt, max_frames=16,
+    other = extract_video(path, progress=False, chunk_size=8, checkpoint_dir=ckpt, max_frames=16,
                              min_joint_confidence=0.9)
     assert counter.calls == 16, "other settings: the saved chunks must not be reused"
     assert (other.score[other.score > 0] >= 0.9).all()
@@ -243,7 +246,7 @@ def test_hands_join_the_nearest_wrist_of_the_same_person():
         pts[0] = (x, y)
         return pts
 
-    with ex.PoseExtractor(static_image_mode=True) as extractor:
+    with mpp.PoseExtractor(static_image_mode=True) as extractor:
         match = extractor._match_hands_to_wrists
         assert match([hand(85, 395), hand(318, 410)], lm) == ["R", "L"]
         assert match([hand(318, 410), hand(300, 420)], lm) == ["L", None], "one hand per wrist"
@@ -253,12 +256,12 @@ def test_hands_join_the_nearest_wrist_of_the_same_person():
 def test_hands_model_runs_only_when_pose_sees_a_hand(photo):
     """Her hands are out of the portrait: the costly Hands model must not run at all."""
     calls = []
-    with ex.PoseExtractor(static_image_mode=True) as extractor:
+    with mpp.PoseExtractor(static_image_mode=True) as extractor:
         real = extractor._hands.process
         extractor._hands.process = lambda rgb: calls.append(1) or real(rgb)
         extractor.process(photo)
         assert calls == []
-        extractor.config = ex.ExtractorConfig(static_image_mode=True, hand_gate=0.0)
+        extractor.config = mpp.ExtractorConfig(static_image_mode=True, hand_gate=0.0)
         extractor.process(photo)
         assert calls == [1]
 
@@ -268,8 +271,8 @@ def test_extract_frames_equals_one_chunk_of_the_video(person_video):
 
     path, _ = person_video
     frames = ClipReader(size=None).read(path, np.arange(24))
-    direct = ex.extract_frames(frames)
-    assert np.array_equal(direct.data, ex.extract_video(path, progress=False, chunk_size=24).data)
+    direct = mpp.extract_frames(frames)
+    assert np.array_equal(direct.data, extract_video(path, progress=False, chunk_size=24).data)
 
 
 def test_parallel_workers_give_the_same_files(tmp_path, person_video):
@@ -279,8 +282,8 @@ def test_parallel_workers_give_the_same_files(tmp_path, person_video):
     parallel = ex.extract_folder(videos, tmp_path / "parallel", chunk_size=8, workers=2, progress=False)
     assert list(parallel["video"]) == [3, 4] and list(parallel["status"]) == ["extracted", "extracted"]
     for vid in videos:
-        a = ex.light_hand_csv_path(tmp_path / "serial", vid).read_bytes()
-        assert a == ex.light_hand_csv_path(tmp_path / "parallel", vid).read_bytes()
+        a = mediapipe_csv_path(tmp_path / "serial", vid).read_bytes()
+        assert a == mediapipe_csv_path(tmp_path / "parallel", vid).read_bytes()
     assert list(serial["frames"]) == [24, 24]
 
 
@@ -291,7 +294,7 @@ def test_a_csv_under_the_unpadded_name_also_counts_as_done(tmp_path, person_vide
     old.write_text("written by an earlier run\n")
     table = ex.extract_folder({7: path}, tmp_path, progress=False)
     assert list(table["status"]) == ["skipped"] and table["csv"][0] == str(old)
-    assert ex.light_hand_csv_path(tmp_path, 7).name == "0007_light_hand.csv"
+    assert mediapipe_csv_path(tmp_path, 7).name == "0007_light_hand.csv"
 
 
 def test_a_corrupt_video_fails_alone_with_keep_going(tmp_path, person_video):
@@ -303,4 +306,4 @@ def test_a_corrupt_video_fails_alone_with_keep_going(tmp_path, person_video):
         ex.extract_folder({5: bad, 7: path}, tmp_path / "out", chunk_size=8, progress=False)
     table = ex.extract_folder({5: bad, 7: path}, tmp_path / "out", chunk_size=8, progress=False, keep_going=True)
     assert table["status"][0].startswith("failed: ") and "5.mp4" in table["status"][0]
-    assert table["status"][1] == "extracted" and ex.light_hand_csv_path(tmp_path / "out", 7).exists()
+    assert table["status"][1] == "extracted" and mediapipe_csv_path(tmp_path / "out", 7).exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clipmg_lib.data.layouts import get_layout
+from clipmg_lib.data.joint_layouts import get_layout
 from clipmg_lib.pose.heatmap import (GeneratePoseHeatmap, joint_heatmaps, joint_heatmaps_loop, limb_heatmaps,
                                      pose_box, to_grid)
 

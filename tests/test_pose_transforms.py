@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clipmg_lib.data.layouts import get_layout
+from clipmg_lib.data.joint_layouts import get_layout
 from clipmg_lib.pose.transforms import (Compose, ConvertLayout, Flip, InterpolateMissing, NormalizeSkeleton,
                                         RandomAffine, SelectFrames, build_transform)
 

@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clipmg_lib.data import demo
+from clipmg_lib.core.paths import DEMO_MANIFEST_NAME
+from clipmg_lib.demo import generate as demo
 from clipmg_lib.data.clip_index import build_clip_index
-from clipmg_lib.data.layout_on_disk import IMiGUELayout
+from clipmg_lib.data.release_files import ReleaseFiles
 
 import deadline_subprocess
 
@@ -44,7 +45,7 @@ def real_root(small_demo, tmp_path_factory):
     """(root, its hashes before anything ran): a copy of the session's small demo without its manifest."""
     root = tmp_path_factory.mktemp("imigue_real_layout")
     shutil.copytree(small_demo, root, dirs_exist_ok=True)
-    (root / demo.MANIFEST_NAME).unlink()           # now nothing says the kit wrote it
+    (root / DEMO_MANIFEST_NAME).unlink()           # now nothing says the kit wrote it
     shared = REPO.parent / "shared" / "imigue" / "openpose_298.tar.gz"
     if shared.is_file():
         dest = root / "Data" / "skeleton" / "raw"
@@ -64,11 +65,11 @@ def workspace(real_root, tmp_path_factory):
     work = tmp_path_factory.mktemp("work")
     env = {"CLIPMG_CACHE_DIR": str(work / "cache"), "CLIPMG_RESULTS_DIR": str(work / "results"),
            "HF_HUB_OFFLINE": "1"}
-    from clipmg_lib.pose import extract
+    from clipmg_lib.pose.__main__ import main as pose_main
     from clipmg_lib.runs.predict import main as predict_main
     from clipmg_lib.runs.train import main as train_main
 
-    layout = IMiGUELayout(root)
+    layout = ReleaseFiles(root)
     shortest = min(layout.videos(), key=lambda v: layout.video_path(v).stat().st_size)
     index = build_clip_index(root, progress=False)
     clip = index[index["video"] == shortest].iloc[0]
@@ -77,7 +78,7 @@ def workspace(real_root, tmp_path_factory):
         for k, v in env.items():
             mp.setenv(k, v)
         out["demo_force_rc"] = demo.main(["--out", str(root), "--size", "small", "--workers", "1", "--force"])
-        out["extract_rc"] = extract.main(["--dataset-root", str(root), "--only", str(shortest)])
+        out["extract_rc"] = pose_main(["--dataset-root", str(root), "--only", str(shortest)])
         out["mediapipe_csv"] = layout.mediapipe_light_hand_csv(shortest)
         from clipmg_lib.data.convert import main as convert_main
 
@@ -126,7 +127,7 @@ def test_predict_matches_the_runs_own_evaluation(workspace, real_root, monkeypat
     from clipmg_lib.eval.predictions import Predictions
 
     root, _ = real_root
-    layout = IMiGUELayout(root)
+    layout = ReleaseFiles(root)
     preds = Predictions.load(workspace["work"] / "run" / "predictions_test.npz")
     sid = preds.sample_ids[0]
     vid = int(sid.split("_")[0])
@@ -149,7 +150,7 @@ def test_predict_cli_on_a_real_video_and_photo(workspace, tmp_path, monkeypatch,
     """A real person (matplotlib's Grace Hopper photo under a pan/zoom camera), 30 fps, 640x360, a file name
     with a space and a .mov suffix; then the photo itself."""
     from clipmg_lib.runs import predict as P
-    from clipmg_lib.pose import extract
+    from clipmg_lib.pose import extract, mediapipe_pose
     from clipmg_lib.pose.sample_media import person_photo, write_person_video
 
     for k, v in workspace["env"].items():
@@ -169,7 +170,7 @@ def test_predict_cli_on_a_real_video_and_photo(workspace, tmp_path, monkeypatch,
     assert (window["start_frame"], window["end_frame"]) == (15, 39) and window["skeleton_csv"].endswith("_15-39_light_hand.csv")
     assert len(pd.read_csv(window["skeleton_csv"])) == 25
     monkeypatch.setattr(extract, "extract_video", lambda *a, **k: pytest.fail("pose extracted twice"))
-    monkeypatch.setattr(extract.PoseExtractor, "process", lambda *a, **k: pytest.fail("pose extracted twice"))
+    monkeypatch.setattr(mediapipe_pose.PoseExtractor, "process", lambda *a, **k: pytest.fail("pose extracted twice"))
     assert P.main([str(video), "--run", run, "--quiet", "--out", str(tmp_path / "again.json")]) == 0
     assert P.main([str(video), "--run", run, "--start", "0.5", "--quiet", "--out", str(tmp_path / "w2.json")]) == 0
     assert json.loads((tmp_path / "w2.json").read_text())["topk"] == window["topk"]

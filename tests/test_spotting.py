@@ -156,8 +156,8 @@ def test_train_and_spot_end_to_end(tiny_root, tmp_path):
     # reloading the run gives the same spots; the file call spots a recording given its skeleton file
     again = spot_video(load_spotter(tmp_path / "run", cache_root=tmp_path / "cache", progress=False), src)
     pd.testing.assert_frame_equal(again, spots)
-    from clipmg_lib.data.layout_on_disk import IMiGUELayout
-    layout = IMiGUELayout(tiny_root)
+    from clipmg_lib.data.release_files import ReleaseFiles
+    layout = ReleaseFiles(tiny_root)
     by_file = spot_video_file(layout.video_path(12), tmp_path / "run", layout.skeleton_path(12), video=12,
                               cache_root=tmp_path / "cache")
     pd.testing.assert_frame_equal(by_file, spots)
@@ -181,7 +181,7 @@ def test_train_and_spot_end_to_end(tiny_root, tmp_path):
 def test_demo_videos_hold_long_rest_stretches_without_changing_the_clips():
     import dataclasses
 
-    from clipmg_lib.data import demo
+    from clipmg_lib.demo import generate as demo
 
     size = demo.SIZES["default"]
     plans = demo.plan_dataset(size, 0)

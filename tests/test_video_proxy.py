@@ -1,7 +1,6 @@
 """Seek-friendly proxies keep every frame at its index, resize, key every ``gop`` frames, and fail clearly."""
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -9,35 +8,18 @@ import numpy as np
 import pytest
 
 from clipmg_lib.data.video_proxy import ProxyError, ProxySpec, make_proxies, make_proxy, proxy_info, proxy_path, proxy_size
+from clipmg_lib.demo.media import read_frame_codes, write_frame_coded_video
 
 NUM_FRAMES = 40
 SPEC = ProxySpec(short_side=32, gop=4, crf=10, preset="ultrafast")
 
 
-def gray_of(i: int) -> int:
-    """Each source frame is one flat gray level, so a decoded frame tells its index."""
-    return 20 + 5 * i
-
-
-def index_of(frame: np.ndarray) -> int:
-    return int(round((float(frame.mean()) - 20) / 5))
-
-
 @pytest.fixture(scope="module")
 def source(tmp_path_factory) -> Path:
-    """A 96x64, 25 fps H.264 video with B-frames and one keyframe, frame i of gray level 20 + 5 i."""
+    """A 96x64, 25 fps H.264 video with B-frames and one keyframe, frame i carrying i (a frame code)."""
     path = tmp_path_factory.mktemp("proxy_src") / "0007.mp4"
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264", rate=Fraction(25))
-        s.width, s.height, s.pix_fmt = 96, 64, "yuv420p"
-        s.options = {"preset": "ultrafast", "crf": "5", "x264-params": "keyint=250:bframes=3"}
-        for i in range(NUM_FRAMES):
-            frame = np.full((64, 96, 3), gray_of(i), np.uint8)
-            for p in s.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-    return path
+    return write_frame_coded_video(path, NUM_FRAMES, height=64, width=96,
+                                   options={"preset": "ultrafast", "crf": "5", "x264-params": "keyint=250:bframes=3"})
 
 
 def decode_all(path: Path) -> tuple[list[np.ndarray], list[bool]]:
@@ -62,7 +44,7 @@ def test_proxy_keeps_every_frame_at_its_index(source, tmp_path):
     frames, keys = decode_all(out)
     assert len(frames) == NUM_FRAMES
     assert frames[0].shape == (32, 48, 3)
-    assert [index_of(f) for f in frames] == list(range(NUM_FRAMES))
+    assert read_frame_codes(np.stack(frames)).tolist() == list(range(NUM_FRAMES))
     assert [i for i, k in enumerate(keys) if k] == list(range(0, NUM_FRAMES, SPEC.gop))
     info = proxy_info(out)
     assert (info["source_height"], info["source_width"], info["num_frames"], info["fps"]) == (64, 96, NUM_FRAMES, 25.0)

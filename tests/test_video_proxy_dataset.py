@@ -8,10 +8,12 @@ import pytest
 
 from clipmg_lib.data.clip_index import build_clip_index
 from clipmg_lib.data.dataset import ClipDataset
-from clipmg_lib.data.video import ClipReader, VideoFileError
+from clipmg_lib.data.decoders import VideoFileError
+from clipmg_lib.data.video import ClipReader
 from clipmg_lib.data.video_proxy import ProxySpec, main as proxy_main, proxy_info
+from clipmg_lib.demo.media import read_frame_codes, write_frame_coded_video
 
-from data_fixtures import TINY_VIDEOS, decode_bar_index, make_bar_video, make_tiny_imigue
+from data_fixtures import TINY_VIDEOS, make_tiny_imigue
 
 SPEC = ProxySpec(short_side=32, gop=4, crf=10, preset="ultrafast")
 SPEC_ARGS = ["--short-side", "32", "--gop", "4", "--crf", "10", "--preset", "ultrafast"]
@@ -51,7 +53,7 @@ def test_dataset_reads_proxies_on_the_same_frames_with_the_source_img_shape(tiny
         a, b = plain[i], proxied[i]
         assert proxied.reader.is_proxy(a["video"]) and not plain.reader.is_proxy(a["video"])
         assert np.array_equal(a["frame_inds"], b["frame_inds"])
-        assert decode_bar_index(b["imgs"]).tolist() == b["frame_inds"].tolist()
+        assert read_frame_codes(b["imgs"]).tolist() == b["frame_inds"].tolist()
         assert b["imgs"].shape == a["imgs"].shape == (6, 32, 32, 3)
         assert b["img_shape"] == a["img_shape"] == (48, 64)  # the source's, not the proxy's 32x42
         assert np.array_equal(a["keypoint"], b["keypoint"])
@@ -68,7 +70,7 @@ def test_proxies_without_the_originals_and_mixed_folders(tiny_with_proxies, tmp_
                      proxy_spec=SPEC)
     rows = np.flatnonzero(index["video"].to_numpy() == 5)
     s = ds[int(rows[0])]
-    assert decode_bar_index(s["imgs"]).tolist() == s["frame_inds"].tolist() and s["img_shape"] == (48, 64)
+    assert read_frame_codes(s["imgs"]).tolist() == s["frame_inds"].tolist() and s["img_shape"] == (48, 64)
     with pytest.raises(FileNotFoundError, match="RGB video of video 1 not found"):
         ds[int(np.flatnonzero(index["video"].to_numpy() == 1)[0])]
     mixed = ClipDataset(index, layout.root, num_frames=4, image_size=None, proxy_root=tmp_path / "partial",
@@ -82,7 +84,7 @@ def test_bad_proxy_roots_name_the_problem(tiny_with_proxies, tmp_path):
     with pytest.raises(FileNotFoundError, match="proxy folder not found"):
         ClipDataset(index, layout.root, proxy_root=tmp_path / "nowhere")
     fake = tmp_path / "fake" / SPEC.tag / "0005.mp4"
-    make_bar_video(fake, 10)  # an mp4 that is not a proxy (no metadata)
+    write_frame_coded_video(fake, 10)  # an mp4 that is not a proxy (no metadata)
     reader = ClipReader(layout, size=None, proxy_root=tmp_path / "fake", proxy_spec=SPEC)
     with pytest.raises(VideoFileError, match=r"0005\.mp4: under proxy_root but not a clipmg_lib proxy"):
         reader.read(5, [0])

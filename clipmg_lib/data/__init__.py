@@ -1,1 +1,1 @@
-"""iMiGUE data layer: classes, splits, joint layouts, readers, clip index, video clips, demo generator."""
+"""iMiGUE data layer: classes, splits, joint layouts, readers, clip index, video clips, the H.264 writer."""

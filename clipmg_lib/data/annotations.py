@@ -33,7 +33,8 @@ from ..core.atomic import atomic_open
 from .classes import UnknownClassError, class_table, raw_to_label
 from .splits import clip_split
 
-FPS = 25
+#: iMiGUE's frame rate: its release videos run at 25 fps, and its annotation seconds convert to frames at it.
+IMIGUE_FPS = 25
 
 #: Columns of the clip index, in order (docs/ARCHITECTURE.md).
 CLIP_INDEX_COLUMNS = ("sample_id", "video", "subject", "start_frame", "end_frame", "raw_class", "label", "split")
@@ -58,12 +59,12 @@ def sample_id(video: int, clip_row: int) -> str:
     return f"{int(video):04d}_{int(clip_row)}"
 
 
-def seconds_to_frame(seconds, fps: float = FPS):
+def seconds_to_frame(seconds, fps: float = IMIGUE_FPS):
     """``floor(seconds * fps)`` (float64), the rule the official CSV uses; scalar or array."""
     return np.floor(np.asarray(seconds, dtype=np.float64) * fps).astype(np.int64)
 
 
-def frame_to_seconds(frame, fps: float = FPS):
+def frame_to_seconds(frame, fps: float = IMIGUE_FPS):
     """The middle of a frame in seconds, ``(frame + 0.5) / fps``; :func:`seconds_to_frame` inverts it exactly."""
     return (np.asarray(frame, dtype=np.float64) + 0.5) / fps
 
@@ -191,7 +192,7 @@ def read_official_csv(path: str | os.PathLike, miga_validation: bool = True) -> 
     return df
 
 
-def write_official_csv(path: str | os.PathLike, df: pd.DataFrame, fps: float = FPS) -> None:
+def write_official_csv(path: str | os.PathLike, df: pd.DataFrame, fps: float = IMIGUE_FPS) -> None:
     """Write a clip index as the official CSV (the inverse of :func:`read_official_csv`), atomically.
 
     Uses the extra columns where present; otherwise ``label_id`` comes from the ``sample_id`` suffix + 1,
@@ -289,7 +290,7 @@ def read_label_csv(path: str | os.PathLike, video: int | None = None) -> pd.Data
 
     ``video`` defaults to the number in the file name (``12_label.csv`` or ``0012_label.csv``).
     ``sample_id`` is ``{vid:04d}_{i}`` with ``i`` the 0-based clip row; ``subject`` is -1 and ``split`` ''
-    (the folder, not the file, tells the split: see :class:`~clipmg_lib.data.layout_on_disk.IMiGUELayout`).
+    (the folder, not the file, tells the split: see :class:`~clipmg_lib.data.release_files.ReleaseFiles`).
     An empty file gives an empty index (a video with no labelled clip).
     """
     path = Path(path)
@@ -341,7 +342,7 @@ def write_label_csv(path: str | os.PathLike, clips: pd.DataFrame | Iterable[Sequ
 
 # ----------------------------------------------------------------------------------- Label/raw/{vid}.txt
 
-def read_raw_label_txt(path: str | os.PathLike, video: int | None = None, fps: float = FPS) -> pd.DataFrame:
+def read_raw_label_txt(path: str | os.PathLike, video: int | None = None, fps: float = IMIGUE_FPS) -> pd.DataFrame:
     """Raw per-video labels ``Label/raw/{vid}.txt`` (rows ``start_sec<TAB>end_sec<TAB>class``) -> clip index.
 
     Seconds become frames with :func:`seconds_to_frame` (``floor(s * fps)``, the official CSV's rule), so the
@@ -367,7 +368,7 @@ def read_raw_label_txt(path: str | os.PathLike, video: int | None = None, fps: f
     return _clip_frame(ids, vid, -1, start, end, raw, label, "")
 
 
-def write_raw_label_txt(path: str | os.PathLike, clips: pd.DataFrame, fps: float = FPS) -> None:
+def write_raw_label_txt(path: str | os.PathLike, clips: pd.DataFrame, fps: float = IMIGUE_FPS) -> None:
     """Write ``Label/raw/{vid}.txt`` from a clip index, atomically (times: ``start_time``/``end_time``
     columns when present, else the middle of the frames, so :func:`read_raw_label_txt` gives them back)."""
     n = len(clips)

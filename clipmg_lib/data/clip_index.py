@@ -41,7 +41,7 @@ import pandas as pd
 from .annotations import (CLIP_INDEX_COLUMNS, AnnotationFileError, empty_clip_index, read_label_csv,
                           read_official_csv)
 from .classes import NUM_CLASSES, class_names
-from .layout_on_disk import IMiGUELayout
+from .release_files import ReleaseFiles
 from .skeleton_io import count_light_hand_frames
 from ..core.progress import progress_bar
 
@@ -62,7 +62,7 @@ class ClipRangeError(BadDataError, IndexError):
     """Only clips that end past the last frame of their video or skeleton; the message names files and clips."""
 
 
-def _label_csv_index(layout: IMiGUELayout, progress: bool) -> pd.DataFrame:
+def _label_csv_index(layout: ReleaseFiles, progress: bool) -> pd.DataFrame:
     vids = layout.skeleton_videos()
     if not vids:
         raise FileNotFoundError(
@@ -77,7 +77,7 @@ def _label_csv_index(layout: IMiGUELayout, progress: bool) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else empty_clip_index()
 
 
-def _cross_check(index: pd.DataFrame, layout: IMiGUELayout, official: Path) -> None:
+def _cross_check(index: pd.DataFrame, layout: ReleaseFiles, official: Path) -> None:
     """Each existing ``{vid}_label.csv`` lists the same clips (rows, frames, classes) as the official CSV."""
     cols = ["sample_id", "start_frame", "end_frame", "raw_class"]
     for vid, group in index.groupby("video", sort=True):
@@ -97,8 +97,8 @@ def _cross_check(index: pd.DataFrame, layout: IMiGUELayout, official: Path) -> N
             raise AnnotationFileError(f"{path} disagrees with {official} on video {int(vid)}: {detail}")
 
 
-def _skeleton_length(layout: IMiGUELayout, vid: int) -> tuple[Path | None, int | None, str | None]:
-    """(skeleton file, frames, problem) of the skeleton :meth:`IMiGUELayout.skeleton_path` picks (None: none)."""
+def _skeleton_length(layout: ReleaseFiles, vid: int) -> tuple[Path | None, int | None, str | None]:
+    """(skeleton file, frames, problem) of the skeleton :meth:`ReleaseFiles.skeleton_path` picks (None: none)."""
     from .skeleton import SkeletonFileError
     from .skeleton_io import count_openpose_json_frames, read_skeleton
 
@@ -118,11 +118,12 @@ def _skeleton_length(layout: IMiGUELayout, vid: int) -> tuple[Path | None, int |
     return path, n, None
 
 
-def _check_videos(layout: IMiGUELayout, clips: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]],
+def _check_videos(layout: ReleaseFiles, clips: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]],
                   has_skeletons: bool) -> list[tuple]:
     """Report rows of the videos in ``clips`` (``(vid, sample_ids, start_frames, end_frames)`` each); module
     level, so that :func:`find_bad_data` can run it in worker processes."""
-    from .video import ClipReader, VideoFileError, header_frames
+    from .decoders import VideoFileError, header_frames
+    from .video import ClipReader
 
     reader = ClipReader(layout, size=32, cache_size=1, num_threads=1)
     rows: list[tuple] = []
@@ -165,7 +166,7 @@ def _check_videos(layout: IMiGUELayout, clips: list[tuple[int, np.ndarray, np.nd
 CHECK_CHUNK = 16
 
 
-def find_bad_data(index: pd.DataFrame, layout: IMiGUELayout, progress: bool = True,
+def find_bad_data(index: pd.DataFrame, layout: ReleaseFiles, progress: bool = True,
                   workers: int | None = None) -> pd.DataFrame:
     """Every problem of the index's videos and clips: DataFrame ``sample_id, video, file, problem`` (one row per
     affected clip; see the module docstring for the checks). Empty when all is well.
@@ -228,7 +229,7 @@ def describe_bad_data(report: pd.DataFrame, max_clips: int = 5, max_files: int =
     return "\n".join(lines)
 
 
-def _apply_policy(index: pd.DataFrame, layout: IMiGUELayout, on_bad_data: str, progress: bool,
+def _apply_policy(index: pd.DataFrame, layout: ReleaseFiles, on_bad_data: str, progress: bool,
                   skipped_csv: str | os.PathLike | None) -> pd.DataFrame:
     report = find_bad_data(index, layout, progress)
     if len(report) and on_bad_data == "error":
@@ -264,7 +265,7 @@ def _sort(index: pd.DataFrame) -> pd.DataFrame:
     return index.iloc[order].reset_index(drop=True)
 
 
-def build_clip_index(root: str | os.PathLike | IMiGUELayout, source: str = "auto", *,
+def build_clip_index(root: str | os.PathLike | ReleaseFiles, source: str = "auto", *,
                      official_csv: str | os.PathLike | None = None, check_lengths: bool = True,
                      on_bad_data: str = "error", miga_validation: bool = True, progress: bool = True,
                      skipped_csv: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -278,7 +279,7 @@ def build_clip_index(root: str | os.PathLike | IMiGUELayout, source: str = "auto
         raise ValueError(f"unknown clip index source {source!r}; expected one of {SOURCES}")
     if on_bad_data not in DATA_POLICIES:
         raise ValueError(f"on_bad_data must be one of {DATA_POLICIES}, got {on_bad_data!r}")
-    layout = root if isinstance(root, IMiGUELayout) else IMiGUELayout(root, official_csv)
+    layout = root if isinstance(root, ReleaseFiles) else ReleaseFiles(root, official_csv)
     if not layout.root.is_dir():
         raise FileNotFoundError(f"{layout.root}: dataset root not found (see data/README.md)")
     use_official = source == "official_csv" or (source == "auto" and layout.has_official_csv())

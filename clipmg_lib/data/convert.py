@@ -1,5 +1,5 @@
 """Convert a root's slow skeleton forms (OpenPose xlsx, per-frame OpenPose JSON folders) to the fast one, the
-light_hand CSV, written OUTSIDE the root; every reader then finds it (:meth:`IMiGUELayout.skeleton_path`).
+light_hand CSV, written OUTSIDE the root; every reader then finds it (:meth:`ReleaseFiles.skeleton_path`).
 
     python -m clipmg_lib.data.convert --root /data/imigue [--out DIR] [--only 298] [--overwrite]
 
@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .layout_on_disk import IMiGUELayout
+from .release_files import ReleaseFiles
 from .skeleton_io import read_skeleton, write_light_hand_csv
 from ..core.progress import progress_bar
 
 
-def convertible_videos(layout: IMiGUELayout) -> dict[int, Path]:
+def convertible_videos(layout: ReleaseFiles) -> dict[int, Path]:
     """{video id: its xlsx or OpenPose JSON folder} for every video of the root without a light_hand CSV in it."""
     out = {}
     for vid in sorted(set(layout.videos()) | set(layout.openpose_json_videos())):
@@ -42,13 +42,13 @@ def convertible_videos(layout: IMiGUELayout) -> dict[int, Path]:
     return out
 
 
-def convert_root(root: str | os.PathLike | IMiGUELayout, out: str | os.PathLike | None = None,
+def convert_root(root: str | os.PathLike | ReleaseFiles, out: str | os.PathLike | None = None,
                  only: list[int] | None = None, overwrite: bool = False, progress: bool = True) -> pd.DataFrame:
     """Convert every convertible video (see the module docstring); one row per video: video, source, csv,
     status ('converted' | 'skipped'), frames."""
-    layout = root if isinstance(root, IMiGUELayout) else IMiGUELayout(root, converted_root=out)
-    if out is not None and isinstance(root, IMiGUELayout):
-        layout = IMiGUELayout(layout.root, converted_root=out)
+    layout = root if isinstance(root, ReleaseFiles) else ReleaseFiles(root, converted_root=out)
+    if out is not None and isinstance(root, ReleaseFiles):
+        layout = ReleaseFiles(layout.root, converted_root=out)
     todo = convertible_videos(layout)
     if only:
         todo = {v: p for v, p in todo.items() if v in set(only)}

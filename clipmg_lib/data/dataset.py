@@ -34,13 +34,14 @@ import torch
 from torch.utils.data import Dataset
 
 from .annotations import CLIP_INDEX_COLUMNS
-from .layout_on_disk import IMiGUELayout
-from .layouts import get_layout
+from .release_files import ReleaseFiles
+from .frame_sampling import sample_frame_indices
+from .joint_layouts import get_layout
 from .shared_epoch import SharedEpoch
 from .skeleton import Skeleton
 from .skeleton_io import read_light_hand_csv, read_skeleton
 from .skeleton_store import SkeletonStore
-from .video import ClipReader, sample_frame_indices
+from .video import ClipReader
 from .video_proxy import ProxySpec
 from ..core.progress import progress_bar
 
@@ -54,7 +55,7 @@ class ClipDataset(Dataset):
     """A torch ``Dataset`` over the rows of a clip index (see the module docstring for the sample dict).
 
     ``index``: a clip index (e.g. ``build_clip_index(root)`` filtered to one split). ``root``: the iMiGUE
-    root (or an :class:`IMiGUELayout`). ``num_frames``: T. ``image_size``: frames are resized to a square of
+    root (or an :class:`ReleaseFiles`). ``num_frames``: T. ``image_size``: frames are resized to a square of
     this side (None: native size). ``mode``: ``'eval'`` (segment centres) or ``'train'`` (a random frame per
     segment, drawn from ``(seed, epoch, index)``, see :meth:`set_epoch`). ``skeleton_source``: ``'dataset'``
     (the release's ``{vid}_light_hand.csv``, else ``{vid}_openpose.xlsx``) or ``'mediapipe'``
@@ -70,7 +71,7 @@ class ClipDataset(Dataset):
     copied, so DataLoader workers share them (workers get the store, not the arrays).
     """
 
-    def __init__(self, index: pd.DataFrame, root: str | os.PathLike | IMiGUELayout, num_frames: int = 8,
+    def __init__(self, index: pd.DataFrame, root: str | os.PathLike | ReleaseFiles, num_frames: int = 8,
                  image_size: int | None = 224, mode: str = "eval", seed: int = 0, skeleton_source: str = "dataset",
                  layout: str = "openpose22", pose_pipeline: Callable[[dict], dict] | None = None,
                  load_frames: bool = True, resize: str = "square", video_cache_size: int = 4,
@@ -85,7 +86,7 @@ class ClipDataset(Dataset):
             raise ValueError(f"ClipDataset: skeleton_source must be one of {SKELETON_SOURCES}, got {skeleton_source!r}")
         get_layout(layout)  # fail early on an unknown name
         self.index = index.reset_index(drop=True)
-        self.layout_on_disk = root if isinstance(root, IMiGUELayout) else IMiGUELayout(root)
+        self.release_files = root if isinstance(root, ReleaseFiles) else ReleaseFiles(root)
         self.num_frames = int(num_frames)
         self.image_size = image_size
         self.mode = mode
@@ -95,7 +96,7 @@ class ClipDataset(Dataset):
         self.layout = layout
         self.pose_pipeline = pose_pipeline
         self.load_frames = load_frames
-        self.reader = ClipReader(self.layout_on_disk, size=image_size, resize=resize, cache_size=video_cache_size,
+        self.reader = ClipReader(self.release_files, size=image_size, resize=resize, cache_size=video_cache_size,
                                  backend=video_backend, proxy_root=proxy_root, proxy_spec=proxy_spec)
         self.skeleton_store = skeleton_store
         self._skeletons: dict[int, Skeleton] = {}
@@ -111,7 +112,7 @@ class ClipDataset(Dataset):
         return len(self.index)
 
     def __repr__(self) -> str:
-        return (f"ClipDataset({len(self)} clips, root={str(self.layout_on_disk.root)!r}, T={self.num_frames}, "
+        return (f"ClipDataset({len(self)} clips, root={str(self.release_files.root)!r}, T={self.num_frames}, "
                 f"size={self.image_size}, mode={self.mode!r}, skeleton={self.skeleton_source}/{self.layout}"
                 + (f", proxy_root={str(self.reader.proxy_root)!r}" if self.reader.proxy_root is not None else "") + ")")
 
@@ -132,8 +133,8 @@ class ClipDataset(Dataset):
     def skeleton_file(self, vid: int):
         """The skeleton file this dataset reads for a video."""
         if self.skeleton_source == "mediapipe":
-            return self.layout_on_disk.mediapipe_light_hand_csv(vid)
-        return self.layout_on_disk.skeleton_path(vid)
+            return self.release_files.mediapipe_light_hand_csv(vid)
+        return self.release_files.skeleton_path(vid)
 
     def skeleton(self, vid: int) -> Skeleton:
         """The whole video's skeleton in ``self.layout`` (read once, then cached)."""

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .layouts import convert, get_layout
+from .joint_layouts import convert, get_layout
 
 
 class SkeletonFileError(ValueError):
@@ -17,7 +17,7 @@ class Skeleton:
     """Per-frame 2D joints of one video (or clip), in pixel coordinates.
 
     ``data``: float32 (T, V, 3) holding x, y, confidence; a missing joint is (0, 0, 0).
-    ``layout``: a name from :data:`clipmg_lib.data.layouts.LAYOUTS`; V must match it.
+    ``layout``: a name from :data:`clipmg_lib.data.joint_layouts.LAYOUTS`; V must match it.
     ``img_shape``: (H, W) of the video the pixels refer to, when known.
     ``source``: where it came from (a path, or 'mediapipe'), for messages.
     """

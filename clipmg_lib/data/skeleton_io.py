@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.atomic import atomic_open, atomic_path
-from .layouts import get_layout
+from .joint_layouts import get_layout
 from .skeleton import Skeleton, SkeletonFileError
 from ..core.progress import progress_bar
 

@@ -34,7 +34,7 @@ from ..core.atomic import atomic_open, atomic_path
 from ..core.paths import derived_dir
 from ..core.progress import progress_bar
 from ..core.workers import process_pool
-from .layout_on_disk import IMiGUELayout
+from .release_files import ReleaseFiles
 from .skeleton import Skeleton, SkeletonFileError
 
 log = logging.getLogger(__name__)
@@ -101,14 +101,14 @@ def convert_video(source: str | os.PathLike, out: str | os.PathLike, vid: int) -
     return meta
 
 
-def convert_skeletons(root: str | os.PathLike | IMiGUELayout, out: str | os.PathLike | None = None,
+def convert_skeletons(root: str | os.PathLike | ReleaseFiles, out: str | os.PathLike | None = None,
                       videos: list[int] | None = None, workers: int = 1, progress: bool = True) -> dict:
-    """Convert every video's skeleton (the file :meth:`IMiGUELayout.skeleton_path` picks) into the store.
+    """Convert every video's skeleton (the file :meth:`ReleaseFiles.skeleton_path` picks) into the store.
 
     Resumable (converted videos whose source is unchanged are skipped) and atomic per file. ``workers`` > 1
     uses :func:`clipmg_lib.core.workers.process_pool`. Returns ``{out, converted, skipped, seconds}``.
     """
-    layout = root if isinstance(root, IMiGUELayout) else IMiGUELayout(root)
+    layout = root if isinstance(root, ReleaseFiles) else ReleaseFiles(root)
     out = Path(out) if out is not None else store_dir(layout.root)
     out.mkdir(parents=True, exist_ok=True)
     vids = sorted(int(v) for v in (videos if videos is not None else layout.skeleton_videos()))
@@ -192,7 +192,7 @@ class SkeletonStore:
         if layout is not None and layout != src_layout:
             derived = _array_path(self.dir, vid, layout)
             if not derived.is_file():
-                from .layouts import convert
+                from .joint_layouts import convert
 
                 data = convert(np.load(path, mmap_mode="r", allow_pickle=False), src_layout, layout)
                 with atomic_path(derived) as tmp:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..core.atomic import atomic_path
+from .video_writer import fixed_gop_options, write_h264
 
 
 class ProxyError(ValueError):
@@ -104,36 +105,35 @@ def make_proxy(source: str | os.PathLike, dest: str | os.PathLike, spec: ProxySp
         expected = int(ist.frames) or None
         meta = {"source": source.name, "source_height": src_h, "source_width": src_w, "num_frames": expected,
                 "fps": float(rate), "spec": asdict(spec)}
-        with av.open(str(tmp), "w", format="mp4") as out:
-            out.metadata["comment"] = json.dumps(meta)  # before the first packet: the header takes it
-            ost = out.add_stream("libx264", rate=rate)
-            ost.width, ost.height, ost.pix_fmt = w, h, "yuv420p"
-            ost.options = {"preset": spec.preset, "crf": str(spec.crf),
-                           "x264-params": f"keyint={spec.gop}:min-keyint={spec.gop}:scenecut=0:bframes=0"}
-            frames = inp.decode(ist)
-            if progress:
-                frames = progress_bar(frames, total=expected, desc=f"proxy {source.name}", unit="frame", leave=False,
-                                      file=sys.stderr)
-            n, step, last_pts = 0, None, None
-            try:
-                for frame in frames:
-                    if frame.pts is not None and last_pts is not None:
-                        d = frame.pts - last_pts
-                        if step is None:
-                            step = d
-                        elif d != step:
-                            raise ProxyError(f"{source}: uneven timestamps at frame {n} (step {d} after {step}); "
-                                             "a variable-frame-rate video would shift clip frame indices")
-                    last_pts = frame.pts
-                    small = frame.reformat(width=w, height=h, format="yuv420p", interpolation="AREA")
-                    small.pts, small.time_base = n, 1 / rate
-                    for packet in ost.encode(small):
-                        out.mux(packet)
-                    n += 1
-            except av.error.FFmpegError as exc:
-                raise ProxyError(f"{source}: decoding failed at frame {n}: {exc}") from None
-            for packet in ost.encode():
-                out.mux(packet)
+        frames = inp.decode(ist)
+        if progress:
+            frames = progress_bar(frames, total=expected, desc=f"proxy {source.name}", unit="frame", leave=False,
+                                  file=sys.stderr)
+        decoded = [0]
+
+        def resized():
+            step, last_pts = None, None
+            for frame in frames:
+                n = decoded[0]
+                if frame.pts is not None and last_pts is not None:
+                    d = frame.pts - last_pts
+                    if step is None:
+                        step = d
+                    elif d != step:
+                        raise ProxyError(f"{source}: uneven timestamps at frame {n} (step {d} after {step}); "
+                                         "a variable-frame-rate video would shift clip frame indices")
+                last_pts = frame.pts
+                small = frame.reformat(width=w, height=h, format="yuv420p", interpolation="AREA")
+                small.pts, small.time_base = n, 1 / rate
+                yield small
+                decoded[0] += 1
+
+        options = fixed_gop_options(spec.gop, bframes=0, crf=spec.crf, preset=spec.preset)
+        try:  # the header takes the metadata before the first packet
+            n = write_h264(tmp, resized(), width=w, height=h, fps=rate, options=options,
+                           metadata={"comment": json.dumps(meta)}, atomic=False)
+        except av.error.FFmpegError as exc:
+            raise ProxyError(f"{source}: decoding failed at frame {decoded[0]}: {exc}") from None
         if n == 0:
             raise ProxyError(f"{source}: no frames decoded")
         if expected and n != expected:
@@ -184,9 +184,9 @@ def make_proxies(sources: Iterable[str | os.PathLike], out_root: str | os.PathLi
 
 def dataset_sources(root: str | os.PathLike) -> list[Path]:
     """The mp4 of every video of an iMiGUE root in the MiGA layout (all splits), by video id."""
-    from .layout_on_disk import IMiGUELayout
+    from .release_files import ReleaseFiles
 
-    layout = IMiGUELayout(root)
+    layout = ReleaseFiles(root)
     if not Path(root).is_dir():
         raise FileNotFoundError(f"{root}: dataset root not found")
     found = []

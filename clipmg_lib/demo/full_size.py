@@ -55,21 +55,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..core.atomic import atomic_open, atomic_path
+from ..core.atomic import atomic_open
 from ..core.progress import progress_bar
 from ..core.workers import process_pool
-from ..data.annotations import read_official_csv, write_label_csv, write_official_csv
+from ..data.annotations import IMIGUE_FPS, read_official_csv, write_label_csv, write_official_csv
 from ..data.classes import raw_to_label
-from ..data.layout_on_disk import OFFICIAL_CSV_NAME, IMiGUELayout
+from ..data.release_files import OFFICIAL_CSV_NAME, ReleaseFiles
 from ..data.skeleton import Skeleton
 from ..data.skeleton_io import write_light_hand_csv, write_openpose_xlsx
 from ..data.splits import TRAIN_SUBJECTS, clip_split
+from ..data.video_writer import write_h264
 
 log = logging.getLogger(__name__)
 
 GENERATOR_VERSION = 1
 MANIFEST_NAME = "full_size_manifest.json"
-FPS = 25
 IMG_SHAPE = (720, 1280)  # (H, W) of the release's videos; the skeletons are in these pixels
 TINY_VIDEO = (32, 18)  # (W, H) of --videos tiny
 #: Seconds of video after the last labelled clip: uniform in this range (video 298: 873 frames = 35 s).
@@ -110,7 +110,7 @@ class FullSizeVideo:
 # ------------------------------------------------------------------------------------------ planning
 
 def _tails(videos: np.ndarray, seed: int) -> np.ndarray:
-    lo, hi = (int(s * FPS) for s in TAIL_SECONDS)
+    lo, hi = (int(s * IMIGUE_FPS) for s in TAIL_SECONDS)
     return np.array([np.random.default_rng([seed, int(v), 11]).integers(lo, hi + 1) for v in videos])
 
 
@@ -214,7 +214,7 @@ def synthesize_skeleton(video: FullSizeVideo, seed: int) -> Skeleton:
     subject_rng = np.random.default_rng([seed, 1_000_003, video.subject])
     rest = _template(subject_rng)
     rng = np.random.default_rng([seed, video.video, 21])
-    t = np.arange(video.num_frames) / FPS
+    t = np.arange(video.num_frames) / IMIGUE_FPS
     sway = np.stack([6 * np.sin(2 * np.pi * 0.07 * t + rng.uniform(0, 6)),
                      3 * np.sin(2 * np.pi * 0.25 * t + rng.uniform(0, 6))], 1).astype(np.float32)  # (T, 2)
     data = np.empty((video.num_frames, 137, 3), np.float32)
@@ -245,26 +245,20 @@ def write_openpose_json_dir(folder: str | os.PathLike, video: int, skeleton: Ske
 def write_tiny_video(path: str | os.PathLike, num_frames: int, size: tuple[int, int] = TINY_VIDEO) -> None:
     """A real-length H.264 mp4 at a tiny frame size (``size`` (W, H), 25 fps): a grey frame whose brightness
     encodes ``frame % 200`` (so a reader's frame index can be checked), written atomically."""
-    import av
-
     w, h = size
-    with atomic_path(path) as tmp:
-        with av.open(str(tmp), "w", format="mp4") as out:
-            stream = out.add_stream("libx264", rate=FPS)
-            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-            stream.options = {"preset": "ultrafast", "crf": "30", "g": "250"}
-            stream.thread_type, stream.thread_count = "SLICE", 1
-            img = np.zeros((h, w, 3), np.uint8)
-            for i in range(num_frames):
-                img[:] = 20 + (i % 200)
-                for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                    out.mux(packet)
-            for packet in stream.encode():
-                out.mux(packet)
+
+    def frames():
+        img = np.zeros((h, w, 3), np.uint8)
+        for i in range(num_frames):
+            img[:] = 20 + (i % 200)
+            yield img
+
+    write_h264(path, frames(), width=w, height=h, fps=IMIGUE_FPS, threads=1, thread_type="SLICE",
+               options={"preset": "ultrafast", "crf": "30", "g": "250"})
 
 
 def _video_paths(root: Path, v: FullSizeVideo, videos: str) -> dict[str, Path]:
-    layout = IMiGUELayout(root)
+    layout = ReleaseFiles(root)
     paths = {"label": layout.label_csv_path(v.video, v.split), "light_hand": layout.light_hand_csv_path(v.video, v.split)}
     if v.xlsx:
         paths["xlsx"] = layout.openpose_xlsx_path(v.video, v.split)

@@ -20,6 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .backbone import CLIPBackbone
+from .trainable_state import load_trainable_state_dict, trainable_state_dict
 from .config import ModelConfig
 from .cross_attention import QueryCrossAttention, TokenPooling
 from .fusion import build_fusion
@@ -95,30 +96,18 @@ class CLIPMG(nn.Module):
         """(C, T, H, W) the pose encoder expects (from the config's ``inputs``)."""
         return self.cfg.heatmap_shape
 
-    # ---- checkpoints without the frozen CLIP weights ----
-    def _frozen_backbone_keys(self) -> set[str]:
-        if self.backbone is None:
-            return set()
-        return {f"backbone.{n}" for n, p in self.backbone.named_parameters() if not p.requires_grad}
-
+    # ---- checkpoints without the frozen CLIP weights (model.trainable_state) ----
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         """``state_dict()`` minus the frozen backbone weights (rebuilt from the config on load).
 
         For ViT-B/16 this drops 86M parameters (~345 MB) from every checkpoint; buffers such as the
         class text embeddings are kept, so a checkpoint still says which semantics it was trained with.
         """
-        frozen = self._frozen_backbone_keys()
-        return {k: v for k, v in self.state_dict().items() if k not in frozen}
+        return trainable_state_dict(self)
 
     def load_trainable_state_dict(self, state: dict[str, torch.Tensor], strict: bool = True):
         """Load a :meth:`trainable_state_dict` (or a full ``state_dict``); only frozen backbone keys may be absent."""
-        missing, unexpected = self.load_state_dict(state, strict=False)
-        missing = [k for k in missing if k not in self._frozen_backbone_keys()]
-        if strict and (missing or unexpected):
-            raise RuntimeError(f"{self.cfg.name}: checkpoint does not fit this model: missing {missing[:8]}"
-                               f"{'...' if len(missing) > 8 else ''}, unexpected {unexpected[:8]}"
-                               f"{'...' if len(unexpected) > 8 else ''}")
-        return missing, unexpected
+        return load_trainable_state_dict(self, state, strict, source=f"{self.cfg.name}: checkpoint")
 
     def _need_backbone(self) -> CLIPBackbone:
         if self.backbone is None:

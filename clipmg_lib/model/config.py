@@ -15,7 +15,7 @@ from typing import Literal, Optional
 
 from ..core.config import ConfigError, from_dict
 from ..core.hashing import content_hash
-from ..data.layouts import get_layout
+from ..data.joint_layouts import get_layout
 from ..pose.pipeline import (DEFAULT_EVAL_STEPS, DEFAULT_HEATMAP, DEFAULT_LAYOUT, DEFAULT_TRAIN_STEPS,
                              RANDOM_TRANSFORMS, PosePipeline, resolve_steps)
 

@@ -21,7 +21,8 @@ from typing import Any
 
 from ..core.config import ConfigError, apply_overrides, deep_merge, from_dict, read_json
 from ..core.paths import config_dir
-from .backbone import CLIPBackbone, load_open_clip
+from .backbone import CLIPBackbone
+from .weights import load_open_clip
 from .clipmg import CLIPMG, count_parameters
 from .config import ModelConfig
 from .inputs import ModelPipelines, input_pipelines

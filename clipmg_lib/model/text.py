@@ -13,7 +13,6 @@ prompt string; written atomically).
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,7 +28,7 @@ from ..core.hashing import content_hash
 from ..data.classes import NUM_CLASSES, class_names
 from ..core.paths import cache_dir
 from ..core.paths import config_dir
-from .backbone import WeightsSource
+from .weights import WeightsSource
 from ..core.config import ConfigError, from_dict, read_json, to_dict
 from .config import TextConfig
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..data.layouts import get_layout
+from ..data.joint_layouts import get_layout
 
 
 def shoulder_width(data: np.ndarray, layout: str) -> float:

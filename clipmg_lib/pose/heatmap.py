@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.layouts import get_layout
+from ..data.joint_layouts import get_layout
 from .sample_keys import Results, pose_arrays, sample_layout
 
 

@@ -18,14 +18,14 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from ..data.annotations import IMIGUE_FPS
 from ..data.classes import class_names
-from ..data.layouts import get_layout
+from ..data.joint_layouts import get_layout
 from .transforms import NormalizeSkeleton
 
-FPS = 25.0
 
-
-def joint_motion(keypoint_norm: np.ndarray, score: np.ndarray, fps: float = FPS) -> tuple[np.ndarray, np.ndarray]:
+def joint_motion(keypoint_norm: np.ndarray, score: np.ndarray,
+                 fps: float = IMIGUE_FPS) -> tuple[np.ndarray, np.ndarray]:
     """(speed (V,), amplitude (V,)) of a clip from normalised joints (T, V, 2) and scores (T, V); NaN where unseen."""
     seen = score > 0
     both = seen[1:] & seen[:-1]
@@ -39,7 +39,7 @@ def joint_motion(keypoint_norm: np.ndarray, score: np.ndarray, fps: float = FPS)
     return speed.astype(np.float64), amp
 
 
-def clip_motion_table(samples: Iterable[dict], fps: float = FPS) -> pd.DataFrame:
+def clip_motion_table(samples: Iterable[dict], fps: float = IMIGUE_FPS) -> pd.DataFrame:
     """One row per (clip, joint): sample_id, label, class_name, joint, side, speed, amplitude.
 
     ``samples``: sample dicts with ``keypoint``/``keypoint_score``/``layout``/``label`` (e.g. a

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.layouts import JointLayout, get_layout
+from ..data.joint_layouts import JointLayout, get_layout
 
 #: A sample: the dict every transform reads and returns (keys in docs/ARCHITECTURE.md).
 Results = dict[str, Any]

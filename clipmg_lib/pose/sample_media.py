@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.atomic import atomic_path
 
 
 def person_photo() -> np.ndarray:
@@ -83,20 +82,11 @@ def pan_zoom_frames(num_frames: int = 48, out_size: tuple[int, int] = (320, 376)
 
 def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int = 25) -> Path:
     """Write uint8 RGB frames (T, H, W, 3) as an H.264 mp4 (PyAV), atomically. H and W must be even."""
-    import av
+    from ..data.video_writer import write_h264
 
     path = Path(path)
     t, h, w, _ = frames.shape
-    if h % 2 or w % 2:
-        raise ValueError(f"{path}: H.264 (yuv420p) needs even frame sizes, got {h}x{w}")
-    with atomic_path(path) as tmp:
-        with av.open(str(tmp), mode="w", format="mp4") as container:
-            stream = container.add_stream("libx264", rate=fps)
-            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-            stream.options = {"crf": "18", "preset": "veryfast"}
-            for frame in frames:
-                container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")))
-            container.mux(stream.encode())
+    write_h264(path, frames, width=w, height=h, fps=fps, options={"crf": "18", "preset": "veryfast"})
     return path
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..data.layouts import conversion_index, get_layout
+from ..data.joint_layouts import conversion_index, get_layout
 from .heatmap import GeneratePoseHeatmap
 from .sample_keys import Results, pose_arrays, sample_layout
 
@@ -157,7 +157,7 @@ class NormalizeSkeleton:
 
 
 class Flip(_Seeded):
-    """Horizontal flip with the left/right joint swap (``layouts.get_layout(layout).flip_index``).
+    """Horizontal flip with the left/right joint swap (``joint_layouts.get_layout(layout).flip_index``).
 
     Reads ``keypoint`` (T, V, 2), ``keypoint_score`` (T, V), ``img_shape`` (H, W), ``layout``; also
     ``imgs`` uint8 (T, H', W', 3), ``keypoint_filled`` (T, V) and ``keypoint_norm`` (T, V, 2) when present.

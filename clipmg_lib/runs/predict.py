@@ -11,7 +11,7 @@
 ``last.pt``, which carry their ``TrainConfig``). Everything about the input comes from the run, so there is
 nothing to know about the model's sizes:
 
-1. **Pose**: mediapipe Pose + Hands (:mod:`clipmg_lib.pose.extract`) on every frame of the window, cached on
+1. **Pose**: mediapipe Pose + Hands (:mod:`clipmg_lib.pose.mediapipe_pose`) on every frame of the window, cached on
    disk under ``<cache>/predict_pose/<stem>-<key>/`` (the key hashes the file's size and first and last MiB
    with the extractor settings; a second call on the same file and window reads the CSV; a whole-file
    extraction resumes where it was interrupted).
@@ -168,7 +168,9 @@ def video_skeleton(path: str | os.PathLike, cache_root: str | os.PathLike | None
     """
     from ..data.skeleton_io import read_light_hand_csv, write_light_hand_csv
     from ..data.video import ClipReader
-    from ..pose.extract import ExtractorConfig, PoseExtractor, extract_folder, light_hand_csv_path
+    from ..data.release_files import mediapipe_csv_path
+    from ..pose.extract import extract_folder
+    from ..pose.mediapipe_pose import ExtractorConfig, PoseExtractor
 
     path = Path(path)
     cfg = ExtractorConfig()
@@ -179,7 +181,7 @@ def video_skeleton(path: str | os.PathLike, cache_root: str | os.PathLike | None
     if start_frame == 0 and end_frame >= info.num_frames - 1:
         reader.close()
         table = extract_folder({path.stem: path}, out_root, cfg, progress=progress)
-        csv = Path(table["csv"].iloc[0]) if table["csv"].iloc[0] else light_hand_csv_path(out_root, path.stem)
+        csv = Path(table["csv"].iloc[0]) if table["csv"].iloc[0] else mediapipe_csv_path(out_root, path.stem)
         return read_light_hand_csv(csv), csv, 0
     csv = out_root / f"{path.stem}_{start_frame}-{end_frame}_light_hand.csv"
     if not csv.is_file():
@@ -225,7 +227,7 @@ def window(num_frames: int, fps: float, start: float | None, end: float | None, 
 
 def _view_indices(start: int, end: int, num_frames: int, eval_views: int, seed: int) -> np.ndarray:
     """(views, T): ``uniform`` then the ``random<k>`` draws of ``ClipDataset(mode='train')`` for clip 0."""
-    from ..data.video import sample_frame_indices
+    from ..data.frame_sampling import sample_frame_indices
 
     views = [sample_frame_indices(start, end, num_frames, "uniform")]
     views += [sample_frame_indices(start, end, num_frames, "random", np.random.default_rng([seed, k, 0]))
@@ -271,7 +273,7 @@ def predict_file(path: str | os.PathLike, run: str | os.PathLike, start: float |
         rgb = read_image(path)
         fps, n, (s, e), img_shape, csv, offset = 1.0, 1, (0, 0), rgb.shape[:2], None, 0
         if uses_pose:
-            from ..pose.extract import extract_image
+            from ..pose.mediapipe_pose import extract_image
 
             skeleton = extract_image(rgb)
         views = _view_indices(0, 0, T, config.eval_views, config.seed)
@@ -366,7 +368,7 @@ def spot_main(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args = build_parser().parse_args(argv)
-    from ..data.video import VideoFileError
+    from ..data.decoders import VideoFileError
     from ..train.checkpoint import CheckpointError
 
     if args.spot:

@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..data.annotations import IMIGUE_FPS
 from ..viz.save import save_figure
 from ..viz.spotting import spot_timeline_figure
 from ..eval.spotting_metrics import write_spots_csv
 
 
 def write_spot_outputs(spots: pd.DataFrame, out_dir: str | Path, name: str = "spots",
-                       ground_truth: pd.DataFrame | None = None, fps: float = 25.0) -> dict[str, Path | list[Path]]:
+                       ground_truth: pd.DataFrame | None = None,
+                       fps: float = IMIGUE_FPS) -> dict[str, Path | list[Path]]:
     """Write ``out_dir/<name>_spots.csv`` (``video,start_frame,end_frame,class,score``) and one timeline
     figure per video (``out_dir/figures/<name>_timeline[_<video>].html``, ground truth as a second lane when
     given). Returns ``{'csv': path, 'figures': [paths]}``."""

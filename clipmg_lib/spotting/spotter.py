@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..data.annotations import IMIGUE_FPS
 from ..core.atomic import atomic_open
-from ..data.layout_on_disk import IMiGUELayout
+from ..data.release_files import ReleaseFiles
 from ..core.hashing import content_hash
 from ..core.paths import dataset_root as resolve_root, demo_manifest, results_dir as resolve_results
 from ..eval.metrics import classification_report
@@ -126,7 +127,7 @@ def train_spotter(config: str | Path | SpotterConfig = "tiny_demo", dataset_root
     t0 = time.perf_counter()
     model = build_spotting_model(cfg).to(device)
     store = FrameTokenStore(model, cfg.frame_stride, cache_root, video_backend=tc.video_backend, progress=progress)
-    layout = IMiGUELayout(root)
+    layout = ReleaseFiles(root)
     with cpu_threads(tc, device):
         pipelines = input_pipelines(model.cfg)
         sources = {v: VideoSource.from_dataset(layout, v, pipelines.layout) for v in train_videos + val_videos}
@@ -219,7 +220,7 @@ def spot_video(spotter: Spotter, source: VideoSource) -> pd.DataFrame:
     return spots[list(SPOT_COLUMNS)]
 
 
-def spotting_speed(spotter: Spotter, fps: float = 25.0) -> dict:
+def spotting_speed(spotter: Spotter, fps: float = IMIGUE_FPS) -> dict:
     """Frames spotted per second of compute over the :func:`spot_video` calls so far: ``frames``, ``tokens_s``
     (decode + encode; ~0 for videos whose tokens were already stored), ``classify_nms_s``, ``frames_per_s`` and
     ``x_realtime`` (video seconds per compute second at ``fps``), ``tokens_built_now`` (all videos encoded in

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.layout_on_disk import IMiGUELayout
+from ..data.release_files import ReleaseFiles
 from ..data.skeleton import Skeleton
 from ..data.skeleton_io import read_skeleton
 from ..data.video import ClipReader
@@ -56,11 +56,11 @@ class VideoSource:
                    results["keypoint_score"].astype(np.float32), (int(info.height), int(info.width)), layout)
 
     @classmethod
-    def from_dataset(cls, root: str | os.PathLike | IMiGUELayout, video: int,
+    def from_dataset(cls, root: str | os.PathLike | ReleaseFiles, video: int,
                      joint_layout: str = DEFAULT_LAYOUT) -> "VideoSource":
         """A video of an iMiGUE-layout dataset: its mp4 and its skeleton file (light_hand CSV or xlsx),
         the skeleton converted to ``joint_layout``."""
-        layout = root if isinstance(root, IMiGUELayout) else IMiGUELayout(root)
+        layout = root if isinstance(root, ReleaseFiles) else ReleaseFiles(root)
         return cls.from_skeleton(int(video), layout.video_path(int(video)), read_skeleton(layout.skeleton_path(int(video))),
                                  layout=joint_layout)
 
@@ -68,7 +68,7 @@ class VideoSource:
     def from_files(cls, video_path: str | os.PathLike, skeleton_path: str | os.PathLike | None = None,
                    video: int = 0, joint_layout: str = DEFAULT_LAYOUT) -> "VideoSource":
         """A recording outside any dataset, its skeleton in ``joint_layout``. Without ``skeleton_path`` the kit's mediapipe extractor runs
-        (:func:`clipmg_lib.pose.extract.extract_video`, resumable checkpoints next to the kit's cache)."""
+        (:func:`clipmg_lib.pose.video_chunks.extract_video`, resumable checkpoints next to the kit's cache)."""
         video_path = Path(video_path)
         if not video_path.is_file():
             raise FileNotFoundError(f"{video_path}: video file not found")
@@ -76,7 +76,7 @@ class VideoSource:
             skeleton = read_skeleton(skeleton_path)
         else:
             from ..core.paths import cache_dir
-            from ..pose.extract import extract_video
+            from ..pose.video_chunks import extract_video
             from ..core.hashing import content_hash
 
             checkpoints = cache_dir() / "spotting" / "pose" / content_hash(str(video_path.resolve()), 12)

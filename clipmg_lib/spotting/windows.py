@@ -6,7 +6,7 @@ are DataFrames with at least ``start_frame, end_frame``; training tables add ``v
 
 Frames of a window come from the video's **encoded grid** (every ``stride``-th frame, the frames the token
 store encoded once): positions ``ceil(start / stride) .. floor(end / stride)``, sampled TSN-style
-(:func:`clipmg_lib.data.video.sample_frame_indices`: segment centres, or a random position per segment
+(:func:`clipmg_lib.data.frame_sampling.sample_frame_indices`: segment centres, or a random position per segment
 for training); a window that holds no grid frame takes the grid frame nearest its centre.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.classes import NUM_CLASSES
-from ..data.video import sample_frame_indices
+from ..data.frame_sampling import sample_frame_indices
 from ..eval.spotting_metrics import temporal_iou
 
 #: The label of a window with no micro-gesture: one past the 32 MiGA labels.

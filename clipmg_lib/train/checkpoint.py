@@ -3,7 +3,8 @@
 A checkpoint (``last.pt`` every epoch, ``best.pt`` at the best validation epoch) is a dict of tensors and
 plain Python values loaded with ``torch.load(weights_only=True)``:
 
-``model``      the trainable state: parameters with ``requires_grad`` plus all buffers. Frozen parameters
+``model``      the trainable state (:mod:`clipmg_lib.model.trainable_state`: parameters with ``requires_grad``
+               plus all buffers). Frozen parameters
                (the CLIP backbone: 86 M of them in ViT-B/16) are left out and identified by
                ``frozen_fingerprint`` instead, so a checkpoint is a few MB and cannot silently be
                combined with different frozen weights.
@@ -25,6 +26,8 @@ import torch
 from torch import nn
 
 from ..core.atomic import atomic_path
+from ..model.trainable_state import frozen_parameter_names, load_trainable_state_dict
+from ..model.trainable_state import trainable_state_dict as model_trainable_state
 
 
 class CheckpointError(RuntimeError):
@@ -36,14 +39,9 @@ def unwrap(model: nn.Module) -> nn.Module:
     return model.module if hasattr(model, "module") and isinstance(model, nn.parallel.DistributedDataParallel) else model
 
 
-def frozen_parameter_names(model: nn.Module) -> list[str]:
-    return [n for n, p in unwrap(model).named_parameters() if not p.requires_grad]
-
-
 def trainable_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
-    """The state dict without frozen parameters (buffers are kept), detached and on CPU."""
-    frozen = set(frozen_parameter_names(model))
-    return {k: v.detach().cpu().clone() for k, v in unwrap(model).state_dict().items() if k not in frozen}
+    """The model's trainable state (:mod:`clipmg_lib.model.trainable_state`), detached, copied, on CPU."""
+    return {k: v.detach().cpu().clone() for k, v in model_trainable_state(unwrap(model)).items()}
 
 
 def fingerprint_tensors(named: dict[str, torch.Tensor] | list[tuple[str, torch.Tensor]]) -> str:
@@ -60,7 +58,8 @@ def fingerprint_tensors(named: dict[str, torch.Tensor] | list[tuple[str, torch.T
 def frozen_fingerprint(model: nn.Module) -> str:
     """Fingerprint of the frozen parameters (``'none'`` when everything trains)."""
     m = unwrap(model)
-    frozen = [(n, p) for n, p in m.named_parameters() if not p.requires_grad]
+    names = set(frozen_parameter_names(m))
+    frozen = [(n, p) for n, p in m.named_parameters() if n in names]
     return fingerprint_tensors(frozen) if frozen else "none"
 
 
@@ -126,10 +125,7 @@ def load_model_state(model: nn.Module, checkpoint: dict[str, Any], source: str |
         raise CheckpointError(
             f"{source}: trained on frozen weights {expected}, but this model's frozen weights are "
             f"{frozen_fingerprint(m)} (different backbone config, weights or seed)")
-    state = checkpoint["model"]
-    frozen = set(frozen_parameter_names(m))
-    missing = sorted(set(m.state_dict()) - frozen - set(state))
-    unexpected = sorted(set(state) - set(m.state_dict()))
-    if missing or unexpected:
-        raise CheckpointError(f"{source}: does not match the model (missing {missing[:5]}, unexpected {unexpected[:5]})")
-    m.load_state_dict(state, strict=False)
+    try:
+        load_trainable_state_dict(m, checkpoint["model"], source=str(source))
+    except RuntimeError as exc:
+        raise CheckpointError(str(exc)) from None

@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from ..model.backbone import clip_normalise
 from ..pose.pipeline import PosePipeline
 
 
@@ -46,8 +47,7 @@ class FrameClipDataset(Dataset):
                                  **({"layout": pose_pipeline.layout} if pose_pipeline is not None else {}),
                                  video_backend=video_backend, proxy_root=proxy_root)
         self.with_heatmap = with_heatmap
-        self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
-        self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+        self.mean, self.std = tuple(mean), tuple(std)
 
     def set_epoch(self, epoch: int) -> None:
         self.clips.set_epoch(epoch)
@@ -58,7 +58,7 @@ class FrameClipDataset(Dataset):
     def __getitem__(self, i: int) -> dict:
         sample = self.clips[i]
         frames = torch.from_numpy(np.ascontiguousarray(sample["imgs"])).permute(0, 3, 1, 2).float().div_(255.0)
-        item = {"frames": (frames - self.mean) / self.std, "label": int(self.labels[i]), "index": int(i)}
+        item = {"frames": clip_normalise(frames, self.mean, self.std), "label": int(self.labels[i]), "index": int(i)}
         if self.with_heatmap:
             item["heatmap"] = torch.from_numpy(sample["heatmap"])
         return item

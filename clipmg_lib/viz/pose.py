@@ -1,6 +1,6 @@
 """Plotly figures of skeletons: joints over frames, animations, two sources compared, motion, heatmap volumes.
 
-Joints are coloured by the PERSON's side (``layouts.JointLayout.sides``): left blue, right red, centre
+Joints are coloured by the PERSON's side (``joint_layouts.JointLayout.sides``): left blue, right red, centre
 green, so a left/right mix-up shows at a glance. Frames are embedded as PNG data URIs (small HTML).
 Save with :func:`clipmg_lib.viz.save.save_figure`.
 """
@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..data.layouts import get_layout
+from ..data.joint_layouts import get_layout
 
 SIDE_COLOURS = {"L": "#1f77b4", "R": "#d62728", "C": "#2ca02c"}
 SOURCE_COLOURS = ("#ff7f0e", "#9467bd", "#17becf", "#8c564b")

@@ -1,7 +1,7 @@
 """Rendering of the demo dataset: draw each frame from the true skeleton, encode H.264 with PyAV.
 
 A press-conference shot: a sponsor backdrop, a table with a microphone, one seated person drawn with
-OpenCV primitives (anti-aliased, sub-pixel) at the positions of :mod:`clipmg_lib.data.demo_motion`'s
+OpenCV primitives (anti-aliased, sub-pixel) at the positions of :mod:`clipmg_lib.demo.motion`'s
 joints: a jacket torso, arms (shoulder - elbow - wrist), palms and five fingers ending at the fingertip
 joints, a head placed by the nose, eyes and ears. RGB-only cues (pressed lips, puffed cheeks, a pen, a
 cap) are drawn from the tracks' cue levels; they never touch the skeleton. Frames are RGB ``uint8``.
@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-import av
 import cv2
 import numpy as np
 
-from ..core.atomic import atomic_path
-from .demo_motion import EAR, ELBOW, EYE, NECK, NOSE, SHOULDER, TIPS, WRIST, VideoMotion
+from ..data.annotations import IMIGUE_FPS
+from ..data.video_writer import write_h264
+from .motion import EAR, ELBOW, EYE, NECK, NOSE, SHOULDER, TIPS, WRIST, VideoMotion
 
-FPS = 25
 _SHIFT = 4  # OpenCV fixed-point bits: coordinates are drawn with 1/16 px precision
 _ONE = 1 << _SHIFT
 _AA = cv2.LINE_AA
@@ -217,17 +216,7 @@ def write_video(path: str | os.PathLike, scene: Scene, motion: VideoMotion, crf:
     """
     h, w = scene.background.shape[:2]
     canvas = np.empty_like(scene.background)
-    with atomic_path(path) as tmp:
-        with av.open(str(tmp), mode="w", format="mp4") as container:
-            stream = container.add_stream("libx264", rate=FPS)
-            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-            stream.codec_context.thread_count = 1
-            stream.options = {"crf": str(crf), "preset": "veryfast", "g": str(gop), "bf": "0"}
-            for t in range(motion.joints.shape[0]):
-                yuv = cv2.cvtColor(render_frame(canvas, scene, motion, t), cv2.COLOR_RGB2YUV_I420)
-                frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-                for packet in stream.encode(frame):
-                    container.mux(packet)
-            for packet in stream.encode():
-                container.mux(packet)
-
+    frames = (cv2.cvtColor(render_frame(canvas, scene, motion, t), cv2.COLOR_RGB2YUV_I420)
+              for t in range(motion.joints.shape[0]))
+    write_h264(path, frames, width=w, height=h, fps=IMIGUE_FPS, frame_format="yuv420p", threads=1,
+               options={"crf": str(crf), "preset": "veryfast", "g": str(gop), "bf": "0"})

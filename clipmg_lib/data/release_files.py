@@ -27,7 +27,7 @@ folder name as ``sample_id``).
 A dataset root is read-only to the kit: the mediapipe skeletons the kit extracts live under ``mediapipe_root``
 (default :func:`clipmg_lib.core.paths.derived_dir` ``(root, 'mediapipe_skeleton')``, in the cache folder), and the
 light_hand CSVs that ``python -m clipmg_lib.data.convert`` makes of a root's xlsx or OpenPose JSON folders under
-``converted_root`` (default ``derived_dir(root, 'light_hand')``). :meth:`IMiGUELayout.skeleton_path` reads, in
+``converted_root`` (default ``derived_dir(root, 'light_hand')``). :meth:`ReleaseFiles.skeleton_path` reads, in
 order: the root's light_hand CSV, a converted CSV, the root's xlsx, the root's OpenPose JSON folder.
 """
 from __future__ import annotations
@@ -35,6 +35,8 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
+
+import numpy as np
 
 SPLIT_SKELETON_DIRS = {
     "train": Path("imigue_data_phase1/datasets/imigue_skeleton_train"),
@@ -50,6 +52,19 @@ OFFICIAL_CSV_NAME = "labels_20200831.csv"
 MEDIAPIPE_DIR = Path("mediapipe_skeleton")
 
 
+def video_key(vid: int | str) -> str:
+    """A video id as it appears in the names the kit writes: ``0298`` for the int id 298, a file stem as it is."""
+    return f"{vid:04d}" if isinstance(vid, (int, np.integer)) else str(vid)
+
+
+def mediapipe_csv_path(out_root: str | os.PathLike, vid: int | str) -> Path:
+    """``{out_root}/{key}/{key}_light_hand.csv`` (key: :func:`video_key`): where the kit's mediapipe extraction
+    writes a video's light_hand35 CSV (padded, as the MiGA starter code reads it; lookups also accept
+    ``{vid}_light_hand.csv``)."""
+    key = video_key(vid)
+    return Path(out_root) / key / f"{key}_light_hand.csv"
+
+
 def _id_names(vid: int) -> list[str]:
     """Spellings of a video id in names: as is, and zero-padded to 4 (one if they coincide)."""
     return list(dict.fromkeys([f"{int(vid):04d}", str(int(vid))]))
@@ -61,7 +76,7 @@ def _check_split(split: str) -> str:
     return split
 
 
-class IMiGUELayout:
+class ReleaseFiles:
     """The MiGA on-disk layout of an iMiGUE root: find (or name, for writing) each video's files.
 
     ``root``: the dataset root. ``official_csv``: the annotation CSV if it is not ``<root>/labels_20200831.csv``.
@@ -105,10 +120,10 @@ class IMiGUELayout:
         """Where the kit's mediapipe extraction of this root is written (outside the root)."""
         from ..core.paths import derived_dir
 
-        return self._mediapipe_root or derived_dir(self.root, "mediapipe_skeleton")
+        return self._mediapipe_root or derived_dir(self.root, MEDIAPIPE_DIR.name)
 
     def __repr__(self) -> str:
-        return f"IMiGUELayout({str(self.root)!r})"
+        return f"ReleaseFiles({str(self.root)!r})"
 
     # ---------------------------------------------------------------- canonical paths (for writers)
     @property
@@ -138,7 +153,7 @@ class IMiGUELayout:
 
     def mediapipe_light_hand_csv_path(self, vid: int) -> Path:
         """Where ``clipmg_lib.pose`` writes its light_hand35 CSV: ``{mediapipe_root}/{vid:04d}/{vid:04d}_light_hand.csv``."""
-        return self.mediapipe_root / f"{int(vid):04d}" / f"{int(vid):04d}_light_hand.csv"
+        return mediapipe_csv_path(self.mediapipe_root, int(vid))
 
     # ------------------------------------------------------------------------------ folder scan
     def refresh(self) -> None:

@@ -1,6 +1,6 @@
 """A small synthetic iMiGUE in the exact MiGA on-disk layout, for the kit's tests, CI and notebooks.
 
-``python -m clipmg_lib.data.demo --out data/demo [--seed 0] [--size small|default] [--force]``
+``python -m clipmg_lib.demo --out data/demo [--seed 0] [--size small|default] [--force]``
 
 What it writes (through the data layer's own writers, so it reads back like the real release)::
 
@@ -88,16 +88,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .annotations import sample_id, write_label_csv, write_official_csv
+from ..data.annotations import IMIGUE_FPS, sample_id, write_label_csv, write_official_csv
 from ..core.atomic import atomic_open
-from .classes import raw_to_label
-from .demo_motion import CLASS_MOTIONS, FPS, HAT_ONLY_CLASSES, LAYOUT, NO_HAT_CLASSES, ClipSpec, detect, \
+from ..data.classes import raw_to_label
+from .motion import CLASS_MOTIONS, HAT_ONLY_CLASSES, LAYOUT, NO_HAT_CLASSES, ClipSpec, detect, \
     synthesize_video
-from .layout_on_disk import MEDIAPIPE_DIR, OFFICIAL_CSV_NAME, SPLIT_RGB_DIRS, SPLIT_SKELETON_DIRS, IMiGUELayout
-from .skeleton import Skeleton
-from .skeleton_io import write_light_hand_csv
-from .splits import clip_split
 from ..core.paths import DEMO_MANIFEST_NAME
+from ..data.release_files import MEDIAPIPE_DIR, OFFICIAL_CSV_NAME, SPLIT_RGB_DIRS, SPLIT_SKELETON_DIRS, \
+    ReleaseFiles
+from ..data.skeleton import Skeleton
+from ..data.skeleton_io import write_light_hand_csv
+from ..data.splits import clip_split
 from ..core.progress import progress_bar
 from ..core.workers import process_pool
 
@@ -105,7 +106,6 @@ log = logging.getLogger(__name__)
 
 #: Bump when the generator's output changes: existing demo datasets are then regenerated.
 GENERATOR_VERSION = 4
-MANIFEST_NAME = DEMO_MANIFEST_NAME  # the name is owned by core.paths (runs and spotting read it there)
 _INCOMPLETE_NAME = ".demo_incomplete.json"
 
 #: iMiGUE's clip count per raw class (labels_20200831.csv); the demo's class prior is these ** 0.7.
@@ -274,7 +274,7 @@ def plan_dataset(size: DemoSize, seed: int) -> list[VideoPlan]:
 
 def _subject_look(seed: int, subject: int, hat: bool, resolution: tuple[int, int]):
     """Per-subject appearance and framing: (Appearance, unit px, neck position px)."""
-    from .demo_render import Appearance
+    from .render import Appearance
 
     w, h = resolution
     rng = np.random.default_rng([seed, 1_000_003, subject])
@@ -286,7 +286,7 @@ def _subject_look(seed: int, subject: int, hat: bool, resolution: tuple[int, int
 
 def build_video(plan: VideoPlan):
     """The true motion and the scene of one planned video: ``(VideoMotion, Scene)`` (nothing written)."""
-    from .demo_render import Scene
+    from .render import Scene
 
     v, (w, h) = plan.video, plan.resolution
     appearance, unit, neck = _subject_look(plan.seed, v.subject, v.hat, plan.resolution)
@@ -301,10 +301,10 @@ def write_video_files(root: str | os.PathLike, plan: VideoPlan) -> dict:
     """Synthesize, render and write one video's mp4, label CSV and light_hand CSV. Returns a summary."""
     import cv2
 
-    from .demo_render import write_video
+    from .render import write_video
 
     cv2.setNumThreads(1)
-    layout = IMiGUELayout(root)
+    layout = ReleaseFiles(root)
     v, (w, h) = plan.video, plan.resolution
     motion, scene = build_video(plan)
 
@@ -345,7 +345,7 @@ def _owned_paths(root: Path) -> list[Path]:
 
 def read_manifest(root: str | os.PathLike) -> dict | None:
     """The manifest of a demo dataset at ``root``, or None when there is none (or it is unreadable)."""
-    path = Path(root) / MANIFEST_NAME
+    path = Path(root) / DEMO_MANIFEST_NAME
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
@@ -375,11 +375,11 @@ def generate_demo(out: str | os.PathLike, seed: int = 0, size: str = "default", 
     if not force and is_complete(root, seed, size):
         log.info("demo dataset at %s is complete (seed %d, size %s): kept", root, seed, size)
         return read_manifest(root)
-    ours = (root / MANIFEST_NAME).exists() or (root / _INCOMPLETE_NAME).exists()
+    ours = (root / DEMO_MANIFEST_NAME).exists() or (root / _INCOMPLETE_NAME).exists()
     existing = [p for p in _owned_paths(root) if p.exists()]
     if existing and not ours:  # a dataset the generator did not write: never replaced, --force or not
         raise FileExistsError(
-            f"{root} holds {[str(p) for p in existing]} but no {MANIFEST_NAME}: it is not a demo dataset written "
+            f"{root} holds {[str(p) for p in existing]} but no {DEMO_MANIFEST_NAME}: it is not a demo dataset written "
             f"by this generator, and the generator never replaces a dataset it did not write (--force neither). "
             f"Choose another --out for the demo. To run the chain on this dataset, read-only: "
             f"make imigue IMIGUE={root}  (or: python -m clipmg_lib.runs.chain --dataset-root {root})")
@@ -388,7 +388,7 @@ def generate_demo(out: str | os.PathLike, seed: int = 0, size: str = "default", 
     cfg = SIZES[size]
     plans = plan_dataset(cfg, seed)
     root.mkdir(parents=True, exist_ok=True)
-    (root / MANIFEST_NAME).unlink(missing_ok=True)
+    (root / DEMO_MANIFEST_NAME).unlink(missing_ok=True)
     with atomic_open(root / _INCOMPLETE_NAME) as f:
         json.dump({"seed": seed, "size": size, "generator_version": GENERATOR_VERSION}, f)
     for p in _owned_paths(root):
@@ -418,14 +418,14 @@ def generate_demo(out: str | os.PathLike, seed: int = 0, size: str = "default", 
     files[OFFICIAL_CSV_NAME] = (root / OFFICIAL_CSV_NAME).stat().st_size
     frames = {s["video"]: s["frames"] for s in summaries}
     manifest = {
-        "generator": "clipmg_lib.data.demo", "generator_version": GENERATOR_VERSION, "seed": seed, "size": size,
-        "fps": FPS, "resolution": list(cfg.resolution), "layout": LAYOUT, "num_clips": len(table),
+        "generator": "clipmg_lib.demo", "generator_version": GENERATOR_VERSION, "seed": seed, "size": size,
+        "fps": IMIGUE_FPS, "resolution": list(cfg.resolution), "layout": LAYOUT, "num_clips": len(table),
         "num_classes": int(table["raw_class"].nunique()),
         "clips_per_split": {k: int(n) for k, n in table["split"].value_counts().sort_index().items()},
         "videos": [{**asdict(p.video), "frames": frames[p.video.video], "clips": len(p.clips)} for p in plans],
         "files": dict(sorted(files.items())),
     }
-    with atomic_open(root / MANIFEST_NAME) as f:
+    with atomic_open(root / DEMO_MANIFEST_NAME) as f:
         json.dump(manifest, f, indent=1)
     (root / _INCOMPLETE_NAME).unlink(missing_ok=True)
     log.info("demo dataset written to %s in %.1f s: %d clips, %d videos", root, time.perf_counter() - started,
@@ -434,7 +434,7 @@ def generate_demo(out: str | os.PathLike, seed: int = 0, size: str = "default", 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m clipmg_lib.data.demo", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m clipmg_lib.demo", description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=None, help="dataset root (default: clipmg_lib.core.paths.demo_root())")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", choices=sorted(SIZES), default="default")
@@ -456,6 +456,3 @@ def main(argv: list[str] | None = None) -> int:
           f"{m['clips_per_split']} ({time.perf_counter() - started:.1f} s)")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,7 +9,7 @@ A video is a timeline of rest stretches and labelled clips. :func:`synthesize_vi
 *tracks* (torso shift, shoulder raise, head shift, per-hand reach/anchor/offset/angle/curl, RGB cue
 levels), lets each clip's class motion write into its frame range (:data:`CLASS_MOTIONS`), then solves
 the joints (two-link IK for the elbows, a five-finger fan for the fingertips). The true joints drive the
-renderer (:mod:`clipmg_lib.data.demo_render`); :func:`detect` turns them into what a pose estimator
+renderer (:mod:`clipmg_lib.demo.render`); :func:`detect` turns them into what a pose estimator
 would write (small noise, realistic confidences, dropped joints, hidden legs).
 """
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import Callable
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from .layouts import get_layout
+from ..data.annotations import IMIGUE_FPS
+from ..data.joint_layouts import get_layout
 
-FPS = 25
 LAYOUT = "light_hand35"
 _J = get_layout(LAYOUT).index  # joint index by OpenPose or release name
 
@@ -115,7 +115,7 @@ def envelope(length: int, ramp_frac: float = 0.25, max_ramp: int = 12) -> np.nda
     return x
 
 
-def oscillation(length: int, hz: float, rng: np.random.Generator, fps: float = FPS) -> np.ndarray:
+def oscillation(length: int, hz: float, rng: np.random.Generator, fps: float = IMIGUE_FPS) -> np.ndarray:
     """(L,) sin at ``hz`` (+-15 % per clip) with a random phase."""
     f = hz * rng.uniform(0.85, 1.15)
     return np.sin(2 * np.pi * f * np.arange(length) / fps + rng.uniform(0, 2 * np.pi))
@@ -222,7 +222,7 @@ def _rubbing_hands(tr, sl, rng):
     env = envelope(sl.stop - sl.start, 0.2, 10)
     n = len(env)
     phase = oscillation(n, 2.0, rng)
-    quad = np.roll(phase, max(1, int(FPS / 8)))
+    quad = np.roll(phase, max(1, int(IMIGUE_FPS / 8)))
     for hand in (RIGHT, LEFT):
         h = _reach(tr, sl, hand, "table", (-0.045, 0.0), 20.0, 0.45, env)
         sign = 1.0 if hand == RIGHT else -1.0
@@ -349,7 +349,7 @@ NO_HAT_CLASSES = frozenset({4})
 def add_idle_motion(tr: Tracks, rng: np.random.Generator) -> None:
     """Rest behaviour for the whole video: breathing, a slowly swaying head and torso, hands drifting."""
     t = tr.num_frames
-    breath = np.sin(2 * np.pi * rng.uniform(0.2, 0.33) * np.arange(t) / FPS + rng.uniform(0, 2 * np.pi))
+    breath = np.sin(2 * np.pi * rng.uniform(0.2, 0.33) * np.arange(t) / IMIGUE_FPS + rng.uniform(0, 2 * np.pi))
     tr.torso[:, 1] += 0.0025 * breath
     tr.shoulder_dy += -0.0015 * breath
     tr.torso += smooth_noise(rng, (t, 2), 20, 0.003)
