@@ -26,5 +26,10 @@ def test_figure_sorts_by_label_stably_and_names_each_clip():
     heat = fig.data[0]
     assert list(heat.x) == ["z · 0", "x · 1", "w · 3", "y · 3"] and list(heat.y) == list(heat.x)
     order = [3, 1, 0, 2]
-    np.testing.assert_allclose(np.asarray(heat.z), centred_cosine(p.numpy()[order]), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(heat.z), centred_cosine(p.numpy()[order]), rtol=1e-5)
+    # bit for bit what notebook 04 computed inline before: centre in torch float32, then reorder, then cosines
+    inline = p[order] - p.mean(0)
+    inline = inline.double().numpy() / np.linalg.norm(inline.double().numpy(), axis=1, keepdims=True)
+    assert np.array_equal(np.asarray(heat.z), centred_cosine(p, order))
+    np.testing.assert_allclose(np.asarray(heat.z), inline @ inline.T, rtol=0, atol=1e-15)
     assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text

@@ -11,13 +11,17 @@ def _as_np(x) -> np.ndarray:
     return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
 
 
-def centred_cosine(embeddings) -> np.ndarray:
-    """Cosine similarity (N, N) of the rows of ``embeddings`` (N, D) after subtracting their mean row.
+def centred_cosine(embeddings, order: Sequence[int] | None = None) -> np.ndarray:
+    """Cosine similarity (N, N) of the rows of ``embeddings`` (N, D) after subtracting their mean row, rows and
+    columns in ``order`` (default: as given).
 
     An untrained encoder maps every clip near one direction (raw cosines all near 1); centring shows the
-    differences between clips that remain."""
-    e = _as_np(embeddings).astype(np.float64)
-    e = e - e.mean(axis=0, keepdims=True)
+    differences between clips that remain. The mean is taken in the input's own dtype and library (torch or
+    numpy) before reordering, then the cosines in float64."""
+    centred = _as_np(embeddings - embeddings.mean(0))
+    if order is not None:
+        centred = centred[np.asarray(order)]
+    e = centred.astype(np.float64)
     e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
     return e @ e.T
 
@@ -31,7 +35,7 @@ def pose_embedding_similarity_figure(embeddings, labels: Sequence[int], sample_i
     labels = np.asarray(_as_np(labels)).astype(int)
     order = np.argsort(labels, kind="stable")
     names = [f"{sample_ids[j]} · {labels[j]}" for j in order]
-    z = centred_cosine(_as_np(embeddings)[order])
+    z = centred_cosine(embeddings if hasattr(embeddings, "detach") else np.asarray(embeddings), order)
     fig = go.Figure(go.Heatmap(z=z, x=names, y=names, colorscale="RdBu", zmid=0))
     fig.update_layout(title=title, height=600, width=760, yaxis=dict(autorange="reversed"),
                       xaxis_title="clip · label", yaxis_title="clip · label")
