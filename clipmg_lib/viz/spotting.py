@@ -37,16 +37,22 @@ def spot_timeline_figure(rows: Mapping[str, pd.DataFrame], video: int, fps: floa
             score = g["score"].to_numpy() if "score" in g else np.full(len(g), np.nan)
             fig.add_trace(go.Bar(
                 y=[lane] * len(g), x=(g["end_frame"] - g["start_frame"] + 1) / fps, base=g["start_frame"] / fps,
-                orientation="h", marker=dict(color=_PALETTE[c % len(_PALETTE)], line_width=0), opacity=0.6, name=_name(c, names)[:28],
+                orientation="h", marker=dict(color=_PALETTE[c % len(_PALETTE)], line_width=0), opacity=0.6, name=_name(c, names),
                 legendgroup=str(c), showlegend=c not in shown,
                 customdata=np.stack([g["start_frame"], g["end_frame"], score], 1),
                 hovertemplate=f"{_name(c, names)}<br>frames %{{customdata[0]}}-%{{customdata[1]}}"
                               "<br>score %{customdata[2]:.2f}<extra></extra>"))
             shown.add(c)
+    # the legend goes under the plot with full class names (iMiGUE's longest has 50 characters): a legend at
+    # the side would squeeze the timeline, and a cut name is ambiguous ("Touching or scratching facia...")
+    plot_px, legend_rows = 60 * len(lanes) + 40, -(-len(shown) // 3)
     fig.update_layout(barmode="overlay", title=title or f"Video {video}: spots on the timeline",
                       xaxis_title="time (s)", yaxis=dict(title="lane", categoryorder="array",
                                                          categoryarray=lanes[::-1]),
-                      height=260 + 60 * len(lanes), legend=dict(font=dict(size=9)), bargap=0.3)
+                      height=100 + plot_px + 70 + 24 * legend_rows, bargap=0.3,
+                      margin=dict(t=80, b=70 + 24 * legend_rows),
+                      legend=dict(orientation="h", x=0, xanchor="left", y=-60 / plot_px, yanchor="top",
+                                  font=dict(size=10)))
     if seconds is not None:
         fig.update_xaxes(range=list(seconds))
     return fig
