@@ -11,7 +11,7 @@ import time
 import pytest
 from jupyter_client.manager import AsyncKernelManager
 
-from clipmg_lib.chain import IPCKernelManager
+from clipmg_lib.runs.chain import IPCKernelManager
 
 # a child of the kernel, in its process group: it records every SIGINT the group receives
 CHILD = ("import signal, sys, time\n"

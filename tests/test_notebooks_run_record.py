@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 
-from clipmg_lib.chain import declared_parameters
+from clipmg_lib.runs.chain import declared_parameters
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 TRAINING_PARAMS = {"config", "epochs", "seed", "device", "skeleton_source", "on_bad_data"}

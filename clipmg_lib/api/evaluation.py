@@ -1,9 +1,9 @@
 """Evaluating trained runs: metrics, a reloaded run's predictions and attention, verdicts (notebooks 03, 07, 08)."""
 from ..eval.ablation_verdicts import paired_comparisons, variant_correctness, verdicts
-from ..eval.analysis import attention_examples, load_run
+from ..runs.analysis import attention_examples, load_run
 from ..eval.metrics import (chance_levels, classification_report, confusion_matrix, per_class_comparison,
                             per_class_table)
-from ..eval.plots import (attention_examples_figure, confusion_matrix_figure, embedding_projection_figure, frame_attention_figure,
+from ..viz.results import (attention_examples_figure, confusion_matrix_figure, embedding_projection_figure, frame_attention_figure,
                           gate_by_class_figure, per_class_accuracy_figure)
 from ..eval.saved_predictions import run_predictions
 from ..eval.zero_shot import write_zero_shot_record, zero_shot_table

@@ -1,8 +1,10 @@
 """Skeletons: mediapipe extraction, PYSKL-style transforms, named pipelines, heatmaps, motion (notebook 02)."""
-from ..eval.plots_pose import (frames_with_skeletons_figure, heatmap_channels_figure, heatmap_frames_figure,
+from ..viz.pose import (frames_with_skeletons_figure, heatmap_channels_figure, heatmap_frames_figure,
                                joint_trajectories_figure, motion_heatmap_figure, skeleton_animation_figure)
 from ..pose.compare import agreement_table
-from ..pose.extract import extract_folder, extract_frames, extract_image, extract_video
+from ..pose.extract import extract_folder
+from ..pose.mediapipe_pose import extract_frames, extract_image
+from ..pose.video_chunks import extract_video
 from ..pose.heatmap import GeneratePoseHeatmap
 from ..pose.motion import class_motion_table, clip_motion_table
 from ..pose.pipeline import build_pose_pipeline

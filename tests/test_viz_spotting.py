@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from clipmg_lib.data.classes import class_names
-from clipmg_lib.eval.plots_spotting import spot_timeline_figure
+from clipmg_lib.viz.spotting import spot_timeline_figure
 
 
 def test_timeline_legend_has_every_class_in_full():
