@@ -115,7 +115,7 @@ def bench_ablations(root: Path, epochs: int, work: Path) -> tuple[list[dict], st
                                 units_per_call=len(DEFAULT_VARIANTS), unit="variant")
     rows = print_timings(f"notebook 08's ablations: {len(DEFAULT_VARIANTS)} variants x {epochs} epochs, tiny_demo",
                          timings.values(), baseline="one at a time")
-    cols = ["variant", "top1", "top5", "mean_class_acc", "val_top1", "best_epoch"]
+    cols = ["variant", "top1", "top5", "mean_class_acc", "val_top1", "trainable_params"]
     a, b = (tables[k][cols] for k in contenders)
     pd.testing.assert_frame_equal(a, b)
     r = ratio(timings["one at a time"], timings[f"{n} at a time"])
