@@ -23,7 +23,6 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..core.prefetch import prefetch
 from ..core.atomic import atomic_open, atomic_path
 from ..data.video import ClipReader
 from ..core.paths import cache_dir
@@ -76,12 +75,10 @@ class FrameTokenStore:
         frames = np.arange(0, source.num_frames, self.stride)
         device = next(self.model.backbone.parameters()).device
         parts = []
-        starts = tqdm(range(0, len(frames), self.chunk), desc=f"tokens of video {source.video}",
-                      disable=not self.progress, leave=False)
-        # the next chunk is decoded in a thread while this one is encoded (the same chunks, in order)
-        chunks = prefetch(self.reader.read(source.path, frames[s:s + self.chunk]) for s in starts)
         with torch.no_grad():
-            for imgs in chunks:
+            for s in tqdm(range(0, len(frames), self.chunk), desc=f"tokens of video {source.video}",
+                          disable=not self.progress, leave=False):
+                imgs = self.reader.read(source.path, frames[s:s + self.chunk])
                 tok = self.model.encode_frames(self.model.preprocess(imgs[None]).to(device))[0]
                 parts.append(tok.float().cpu().numpy().astype(np.float16))
         with atomic_path(path) as tmp:
