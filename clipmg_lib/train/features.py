@@ -33,7 +33,6 @@ import torch
 from torch.utils.data import DataLoader, Subset
 
 from ..core.progress import progress_bar
-from ..core.prefetch import prefetch
 from ..core.workers import loader_kwargs
 from .distributed import DistInfo, barrier, current_dist_info
 from ..model.inputs import ModelPipelines, input_pipelines
@@ -148,8 +147,7 @@ def build_split_caches(model: torch.nn.Module, index: pd.DataFrame, dataset_root
 
     ``model``: a CLIP-MG model (only ``encode_frames``/``preprocess`` and its config are used). The
     backbone must be frozen (``model.tokens_cacheable``); a model without RGB gets no token cache.
-    All views still missing are built in one pass over the clips (each clip's frames decoded once; without
-    loader workers the next batch is decoded in a thread while one is encoded, :mod:`clipmg_lib.core.prefetch`).
+    All views still missing are built in one pass over the clips (each clip's frames decoded once).
     Shards already on disk are skipped, so an interrupted build resumes and a finished one costs a few
     file checks. ``proxy_root``: read frames from seek-friendly proxies where they exist
     (:mod:`clipmg_lib.data.video_proxy`; same frame indices). ``video_backend``: the decoder. A proxy is a
@@ -208,8 +206,7 @@ def build_split_caches(model: torch.nn.Module, index: pd.DataFrame, dataset_root
         loader = DataLoader(Subset(_ClipViews(ds, shard_views, tok_views), list(ref.shard_rows(shard))),
                             batch_size=batch_size, collate_fn=_collate_views, **loader_kwargs(num_workers))
         parts: dict[str, dict[str, list[np.ndarray]]] = {v: {} for v in shard_views}
-        # without loader workers, the next batch is decoded in a thread while this one is encoded (same batches)
-        for batch in (prefetch(loader) if num_workers <= 0 else loader):
+        for batch in loader:
             for v in shard_views:
                 b = batch[v]
                 if v in tok_views:
