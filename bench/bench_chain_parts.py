@@ -1,4 +1,4 @@
-"""Where the demo chain's time goes, and what each of its three speed-ups buys, side by side in one run.
+"""Where the demo chain's time goes, and what its two speed-ups buy, side by side in one run.
 
 The chain (notebooks 01-10 on the default demo) ran 957 s on a fresh clone of this 2-core machine, over its
 15-minute budget. Per-cell durations (papermill's metadata in the executed notebooks) put the time in: the
@@ -9,19 +9,15 @@ CPU, in each of the 10 kernels). Each part is timed here against the way it was 
 - ``ablations``: :func:`clipmg_lib.train.run_ablations` with ``parallel=1`` (one run after another) vs the
   default (``parallel_runs``: 2 worker processes on 2 cores, 1 thread each), the same variants and epochs
   on caches built beforehand; the two tables must be equal number for number.
-- ``cache``: :func:`clipmg_lib.train.features.build_split_caches` of the test clips' 3 views, with the next
-  batch decoded in a thread while one is encoded (:mod:`clipmg_lib.core.prefetch`) vs in turn; the cache
-  files must be byte-identical.
 - ``first figure``: the wait of a fresh process's first :func:`clipmg_lib.eval.plots.save_figure` after
   ``--busy`` seconds of other work, with kaleido's browser started in the background on import (what a
   notebook kernel does) vs at that first figure.
 
-    .venv/bin/python -m bench.bench_chain_parts [--dataset-root data/demo] [--epochs 2 --clips 128 --repeats 2 --busy 8 --quick]
+    .venv/bin/python -m bench.bench_chain_parts [--dataset-root data/demo] [--epochs 2 --repeats 2 --busy 8 --quick]
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
 import subprocess
 import sys
 import tempfile
@@ -42,51 +38,6 @@ t0 = time.perf_counter()
 html = plots.save_figure(go.Figure(go.Bar(y=[1, 3, 2])), sys.argv[3], "first", png=True)
 print("FIRST_SAVE_S", time.perf_counter() - t0)
 """
-
-
-def _tree_digest(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*.npy"))}
-
-
-def bench_cache(root: Path, clips: int, repeats: int, work: Path) -> tuple[list[dict], str]:
-    import torch
-
-    import clipmg_lib.train.features as F
-    from clipmg_lib.train import load_index, load_train_config
-    from clipmg_lib.train.run import create_model_for
-
-    torch.set_num_threads(1)  # as tiny_demo's cpu_threads
-    cfg = load_train_config("tiny_demo")
-    part = load_index(root)
-    part = part[part["split"] == "test"].head(clips).reset_index(drop=True)
-    model = create_model_for(cfg)
-    prefetch = F.prefetch
-    folders: dict[str, list[Path]] = {"in turn": [], "prefetch": []}
-
-    def build(name: str):
-        def run():
-            F.prefetch = prefetch if name == "prefetch" else (lambda loader: loader)
-            try:
-                folder = work / f"cache-{name.replace(' ', '_')}-{len(folders[name])}"
-                folders[name].append(folder)
-                F.build_split_caches(model, part, root, ["uniform", "random0", "random1"], folder, progress=False)
-            finally:
-                F.prefetch = prefetch
-        return run
-
-    timings = time_side_by_side({n: build(n) for n in folders}, repeats=repeats, warmup=0,
-                                units_per_call=len(part), unit="clip")
-    rows = print_timings(f"cache build: {len(part)} test clips x 3 views (tokens + skeletons), 1 thread",
-                         timings.values(), baseline="in turn")
-    same = _tree_digest(folders["in turn"][0]) == _tree_digest(folders["prefetch"][0])
-    r = ratio(timings["in turn"], timings["prefetch"])
-    text = f"cache build {r['speedup']:.2f}x with prefetch ({timings['prefetch'].median:.1f} s vs " \
-           f"{timings['in turn'].median:.1f} s), files identical: {same}"
-    print(text)
-    if not same:
-        raise AssertionError("the prefetched cache differs from the one built in turn")
-    return rows, text
 
 
 def bench_ablations(root: Path, epochs: int, work: Path) -> tuple[list[dict], str]:
@@ -148,16 +99,15 @@ def bench_first_figure(busy: float, repeats: int, work: Path) -> tuple[list[dict
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--epochs", type=int, default=2, help="epochs per ablation run")
-    ap.add_argument("--clips", type=int, default=128, help="test clips of the cache benchmark")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--busy", type=float, default=8.0, help="seconds of work before the first figure")
     ap.add_argument("--dataset-root", default=None, help="the demo dataset (default: data/demo)")
-    ap.add_argument("--only", nargs="*", choices=["first_figure", "cache", "ablations"], default=None)
-    ap.add_argument("--quick", action="store_true", help="1 epoch, 32 clips, 1 round")
+    ap.add_argument("--only", nargs="*", choices=["first_figure", "ablations"], default=None)
+    ap.add_argument("--quick", action="store_true", help="1 epoch, 1 round")
     args = ap.parse_args(argv)
     if args.quick:
-        args.epochs, args.clips, args.repeats = 1, 32, 1
-    parts = args.only or ["first_figure", "cache", "ablations"]
+        args.epochs, args.repeats = 1, 1
+    parts = args.only or ["first_figure", "ablations"]
     from clipmg_lib.core.paths import dataset_root
 
     info = print_machine()
@@ -169,9 +119,6 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         if "first_figure" in parts:
             results["first_figure"], text = bench_first_figure(args.busy, max(args.repeats, 2), work)
-            texts.append(text)
-        if "cache" in parts:
-            results["cache"], text = bench_cache(root, args.clips, args.repeats, work)
             texts.append(text)
         if "ablations" in parts:
             results["ablations"], text = bench_ablations(root, args.epochs, work)
