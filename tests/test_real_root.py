@@ -1,5 +1,6 @@
-"""A dataset root the kit did not write is read-only: every file of it is hashed before and after the CLIs and a
-notebook of the chain run on it (they write only to their output folders). On the run trained there,
+"""A dataset root the kit did not write is read-only: every file of it is hashed before and after the CLIs and the
+whole chain (every notebook, tiny settings) run on it (they write only to their output folders; where the tests
+run as non-root, the root is also made read-only with chmod, so a write attempt fails loudly). On the run trained there,
 ``python -m clipmg_lib.runs.predict`` names the top-5 classes of a real video of a real person (any name, frame rate
 and size), of a window of a dataset video, and of a real photo.
 
@@ -27,8 +28,12 @@ from clipmg_lib.data.release_files import ReleaseFiles
 
 import deadline_subprocess
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # the module fixture trains a run: minutes
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # the module fixture trains a run and runs the chain
 REPO = Path(__file__).resolve().parent.parent
+
+#: The chain's tiny settings on the small demo's videos (train 118, 73; val 1; test 52, 233): one epoch per run.
+CHAIN_TINY = ["epochs=1", "max_clips=16", "num_clips=4", "max_extract_frames=8", "eval_views=1", "n_boot=200",
+              "train_videos=[118, 73]", "val_videos=[1]", "test_videos=[52, 233]", "timeline_seconds=20"]
 
 
 def tree_hashes(root: Path) -> dict[str, str]:
@@ -88,10 +93,12 @@ def workspace(real_root, tmp_path_factory):
         out["predict_rc"] = predict_main([str(layout.video_path(shortest)), "--run", str(work / "run"),
                                           "--start", str(clip.start_frame / 25), "--end", str((clip.end_frame + 1) / 25),
                                           "--out", str(work / "clip.csv"), "--quiet"])
-        chain = deadline_subprocess.run([sys.executable, "-m", "clipmg_lib.runs.chain", "--dataset-root", str(root),
-                                         "--results", str(work / "chain"), "--only", "01"],
-                                        env={**os.environ, **env}, timeout=600)
-        out["chain"] = chain
+        # every notebook of the chain, on tiny settings, with caches of its own (built from the root, not reused)
+        chain_env = {**os.environ, **env, "CLIPMG_CACHE_DIR": str(work / "chain_cache")}
+        out["chain"] = deadline_subprocess.run([sys.executable, "-m", "clipmg_lib.runs.chain", "--dataset-root", str(root),
+                                                "--results", str(work / "chain"), "--cell-timeout", "300",
+                                                *[a for p in CHAIN_TINY for a in ("-p", p)]],
+                                               env=chain_env, timeout=900)
     out["work"], out["env"] = work, env
     return out
 
@@ -102,6 +109,12 @@ def test_the_kit_never_writes_in_a_root_it_did_not_generate(real_root, workspace
     assert workspace["extract_rc"] == 0 and workspace["train_rc"] == 0 and workspace["predict_rc"] == 0
     assert workspace["convert_rc"] == 0
     assert workspace["chain"].returncode == 0, workspace["chain"].stderr[-3000:]
+    from clipmg_lib.chain import discover_notebooks
+
+    timing = pd.read_csv(workspace["work"] / "chain" / "chain_timing.csv")
+    assert list(timing["notebook"]) == [nb.name for nb in discover_notebooks()] + ["TOTAL"]  # the whole chain ran
+    assert (timing["status"] == "ok").all()
+    assert (workspace["work"] / "chain" / "ablations.csv").is_file()   # its results went to the output folder
     assert tree_hashes(root) == before                       # every file and folder unchanged, none added
     csv = Path(workspace["mediapipe_csv"])
     assert csv.is_relative_to(workspace["work"] / "cache" / "mediapipe_skeleton")  # the pose went outside

@@ -3,6 +3,8 @@ the ablation table."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -83,6 +85,28 @@ def test_ablation_table(small_demo, cache_root, tmp_path):
     table_md, chart = md.split("```mermaid")
     assert table_md.strip().count("\n") == 1 + len(variants) and "| Pose guidance | Cross-attention | Gate |" in md
     assert chart.count('", "') == len(variants) - 1 and "bar [" in chart
+
+
+@pytest.mark.slow
+def test_ablations_in_parallel_equal_one_at_a_time(small_demo, cache_root, tmp_path):
+    """Two worker processes give the table of one run after another, number for number (each run seeds
+    itself and uses cpu_threads threads, wherever it runs)."""
+    from clipmg_lib.train.ablation import parallel_runs
+
+    cfg = CFG.replace(epochs=1, cpu_threads=1)
+    assert parallel_runs(cfg, 3) == min(3, len(os.sched_getaffinity(0)))
+    assert parallel_runs(cfg.replace(cpu_threads=0), 3) == 1
+    variants = ["full", "no_gate", "pose_only"]
+    one = run_ablations(cfg, variants, small_demo, tmp_path / "one", cache_root, progress=False, parallel=1)
+    two = run_ablations(cfg, variants, small_demo, tmp_path / "two", cache_root, progress=False, parallel=2)
+    cols = ["variant", "top1", "top5", "mean_class_acc", "val_top1", "trainable_params"]
+    pd.testing.assert_frame_equal(one[cols], two[cols])
+    runs = {k: load_ablation_runs(tmp_path / k).set_index("variant") for k in ("one", "two")}
+    pd.testing.assert_series_equal(runs["one"]["best_epoch"], runs["two"]["best_epoch"])
+    for variant in variants:
+        a, b = (runs[k].loc[variant, "run_dir"] for k in ("one", "two"))
+        la = np.load(Path(a) / "predictions_test.npz")["logits"]
+        np.testing.assert_array_equal(la, np.load(Path(b) / "predictions_test.npz")["logits"])
 
 
 @pytest.mark.slow

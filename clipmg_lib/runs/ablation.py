@@ -14,7 +14,9 @@ full model's run is the one notebook 06 trains with the same config, found and r
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
+from concurrent.futures import as_completed
 from pathlib import Path
 
 import pandas as pd
@@ -119,11 +121,14 @@ def mermaid_chart(table: pd.DataFrame, split: str = "test", metric: str = "top1"
 def run_ablations(base: TrainConfig, variants: Sequence[str] = DEFAULT_VARIANTS, dataset_root: str | Path | None = None,
                   results_dir: str | Path | None = None, cache_root: str | Path | None = None, resume: bool = True,
                   progress: bool = True, dist_info: DistInfo | None = None, split: str | None = None,
-                  seeds: Sequence[int] | None = None) -> pd.DataFrame:
+                  seeds: Sequence[int] | None = None, parallel: int | None = None) -> pd.DataFrame:
     """Train/evaluate every variant (same seeds and budget, shared caches) and write the ablation table.
 
     ``seeds`` (default: the config's seed) repeats every variant with each seed; the table then holds the
     mean and standard deviation over seeds, and ``ablation_runs.csv`` one row per (variant, seed).
+    ``parallel``: runs trained at once, each in a worker process of its own (:func:`parallel_runs` when
+    ``None``); each run is the same computation as alone (its own seed, ``cpu_threads`` threads), so the
+    table does not depend on it. The caches are built once, before the workers start.
     Finished runs are not retrained when ``resume``: rerunning after an interruption continues where it
     stopped. Returns the summary table (one row per variant).
     """
@@ -131,15 +136,20 @@ def run_ablations(base: TrainConfig, variants: Sequence[str] = DEFAULT_VARIANTS,
     split = split or base.test_split
     seeds = list(seeds) if seeds else [base.seed]
     index = load_index(dataset_root, base.on_bad_data)
-    rows = []
-    for seed in seeds:
-        for variant in variants:
+    jobs = [(seed, variant) for seed in seeds for variant in variants]
+    parallel = parallel_runs(base, len(jobs)) if parallel is None else max(1, min(int(parallel), len(jobs)))
+    if dist_info is not None and dist_info.world_size > 1:
+        parallel = 1  # every DDP rank takes part in each run
+    if parallel == 1:
+        rows = []
+        for seed, variant in jobs:
             if progress:
                 print(f"[ablations] {variant} (seed {seed})", flush=True)
-            cfg = variant_config(base.replace(seed=seed), variant)
-            result = train_model(cfg, dataset_root, None, cache_root, resume=resume, progress=progress,
-                                 dist_info=dist_info, index=index, results_dir=out)
-            rows.append({**ablation_row(variant, result, split), "seed": seed, "run_dir": str(result.out_dir)})
+            rows.append(_train_row(base, variant, seed, dataset_root, cache_root, resume, progress, dist_info,
+                                   index, out, split))
+    else:
+        rows = _train_rows_in_parallel(base, jobs, parallel, dataset_root, cache_root, resume, progress, index,
+                                       out, split)
     runs = pd.DataFrame(rows)
     table = summarise_seeds(runs)
     if dist_info is None or dist_info.is_main:
@@ -154,6 +164,54 @@ def run_ablations(base: TrainConfig, variants: Sequence[str] = DEFAULT_VARIANTS,
                        "rows": table.to_dict(orient="records"), "runs": runs.to_dict(orient="records")}, f,
                       indent=2, default=str)
     return table
+
+
+def parallel_runs(base: TrainConfig, num_runs: int) -> int:
+    """Runs :func:`run_ablations` trains at once by default: on the CPU with ``cpu_threads`` > 0, as many as
+    the machine's cores hold (``cores // cpu_threads``; 2 on 2 cores with the demo's 1 thread), else 1 (a GPU,
+    or torch's own threads, already use the whole machine)."""
+    from .distributed import resolve_device
+
+    if base.cpu_threads <= 0 or resolve_device(base.device).type != "cpu":
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(num_runs, cores // base.cpu_threads))
+
+
+def _train_row(base: TrainConfig, variant: str, seed: int, dataset_root, cache_root, resume: bool, progress: bool,
+               dist_info: DistInfo | None, index: pd.DataFrame, out: Path, split: str) -> dict:
+    """Train (or find) one (variant, seed) run; its row of ``ablation_runs.csv``."""
+    cfg = variant_config(base.replace(seed=seed), variant)
+    result = train_model(cfg, dataset_root, None, cache_root, resume=resume, progress=progress,
+                         dist_info=dist_info, index=index, results_dir=out)
+    return {**ablation_row(variant, result, split), "seed": seed, "run_dir": str(result.out_dir)}
+
+
+def _train_rows_in_parallel(base: TrainConfig, jobs: list[tuple[int, str]], parallel: int, dataset_root, cache_root,
+                            resume: bool, progress: bool, index: pd.DataFrame, out: Path, split: str) -> list[dict]:
+    """The rows of ``jobs`` trained ``parallel`` at a time in worker processes (:func:`clipmg_lib.core.workers.
+    process_pool`); in the order of ``jobs``. Workers print nothing; one line per finished run is printed here."""
+    from ..core.workers import process_pool
+    from .run import create_model_for, prepare_caches
+
+    model = create_model_for(variant_config(base, FULL))  # every variant reads the caches of the full model's inputs
+    prepare_caches(model, index, base, dataset_root, cache_root, progress=progress)
+    del model
+    if progress:
+        print(f"[ablations] {len(jobs)} runs, {parallel} at a time: "
+              + ", ".join(f"{v} (seed {s})" for s, v in jobs), flush=True)
+    rows: list[dict | None] = [None] * len(jobs)
+    with process_pool(parallel) as pool:
+        futures = {pool.submit(_train_row, base, variant, seed, dataset_root, cache_root, resume, False, None, index,
+                               out, split): i for i, (seed, variant) in enumerate(jobs)}
+        for future in as_completed(futures):
+            i = futures[future]
+            rows[i] = future.result()
+            if progress:
+                seed, variant = jobs[i]
+                print(f"[ablations] {variant} (seed {seed}) done: test top1 {rows[i]['top1']:.3f}, "
+                      f"trained in {rows[i]['train_s']} s", flush=True)
+    return rows
 
 
 def load_ablation_runs(results_dir: str | Path | None = None) -> pd.DataFrame:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import atexit
 import importlib.util
+import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -59,8 +61,10 @@ def save_figure(fig: go.Figure, results_dir: str | Path, name: str, png: bool | 
 
 def _start_png_server() -> None:
     """Start kaleido's browser once per process (a figure then exports in under a second, not a browser start
-    of 2-20 s each); it is stopped at interpreter exit."""
+    of 2-20 s each); it is stopped at interpreter exit. Waits for :func:`warm_png_export`'s start if one runs."""
     global _png_server_started
+    if _png_warmup is not None:
+        _png_warmup.join()
     if not _png_server_started:
         import kaleido
 
@@ -70,6 +74,40 @@ def _start_png_server() -> None:
 
 
 _png_server_started = False
+_png_warmup: threading.Thread | None = None
+
+
+def warm_png_export() -> None:
+    """Start kaleido's browser now, in a background thread, so that the first :func:`save_figure` does not wait
+    for it (7-10 s here, mostly the browser's start-up, little CPU). Done on import inside a Jupyter kernel
+    (the notebooks), where kaleido is installed; a failure is left for :func:`save_figure` to report."""
+    global _png_warmup
+    if _png_warmup is not None or _png_server_started or not _kaleido_installed():
+        return
+
+    def start() -> None:
+        global _png_server_started
+        try:
+            import kaleido
+            import plotly.io as pio
+
+            kaleido.start_sync_server(silence_warnings=True)
+            atexit.register(kaleido.stop_sync_server, silence_warnings=True)
+            _png_server_started = True
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pio.to_image(go.Figure(), format="png", width=16, height=16)  # the browser starts on first use
+        except Exception:  # no browser: save_figure's own attempt says so, once
+            pass
+
+    _png_warmup = threading.Thread(target=start, name="kaleido-warmup", daemon=True)
+    _png_warmup.start()
+
+
+def _in_jupyter_kernel() -> bool:
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
 
 
 def _kaleido_installed() -> bool:
@@ -78,3 +116,6 @@ def _kaleido_installed() -> bool:
 
 #: None: not tried yet in this process; True/False: plotly's static PNG export worked / did not.
 _png_export_ok: bool | None = None
+
+if _in_jupyter_kernel():
+    warm_png_export()
