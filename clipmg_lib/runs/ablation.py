@@ -170,7 +170,7 @@ def parallel_runs(base: TrainConfig, num_runs: int) -> int:
     """Runs :func:`run_ablations` trains at once by default: on the CPU with ``cpu_threads`` > 0, as many as
     the machine's cores hold (``cores // cpu_threads``; 2 on 2 cores with the demo's 1 thread), else 1 (a GPU,
     or torch's own threads, already use the whole machine)."""
-    from .distributed import resolve_device
+    from ..train.distributed import resolve_device
 
     if base.cpu_threads <= 0 or resolve_device(base.device).type != "cpu":
         return 1
@@ -192,7 +192,7 @@ def _train_rows_in_parallel(base: TrainConfig, jobs: list[tuple[int, str]], para
     """The rows of ``jobs`` trained ``parallel`` at a time in worker processes (:func:`clipmg_lib.core.workers.
     process_pool`); in the order of ``jobs``. Workers print nothing; one line per finished run is printed here."""
     from ..core.workers import process_pool
-    from .run import create_model_for, prepare_caches
+    from .train_model import create_model_for, prepare_caches
 
     model = create_model_for(variant_config(base, FULL))  # every variant reads the caches of the full model's inputs
     prepare_caches(model, index, base, dataset_root, cache_root, progress=progress)
