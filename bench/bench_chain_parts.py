@@ -9,7 +9,7 @@ CPU, in each of the 10 kernels). Each part is timed here against the way it was 
 - ``ablations``: :func:`clipmg_lib.train.run_ablations` with ``parallel=1`` (one run after another) vs the
   default (``parallel_runs``: 2 worker processes on 2 cores, 1 thread each), the same variants and epochs
   on caches built beforehand; the two tables must be equal number for number.
-- ``first figure``: the wait of a fresh process's first :func:`clipmg_lib.eval.plots.save_figure` after
+- ``first figure``: the wait of a fresh process's first :func:`clipmg_lib.viz.save.save_figure` after
   ``--busy`` seconds of other work, with kaleido's browser started in the background on import (what a
   notebook kernel does) vs at that first figure.
 
@@ -29,7 +29,7 @@ from bench.common import OUT_DIR, REPO_ROOT, Timing, print_machine, print_timing
 
 _FIRST_FIGURE = """
 import sys, time
-from clipmg_lib.eval import plots
+from clipmg_lib.viz import save as plots
 import plotly.graph_objects as go
 if sys.argv[1] == "warm":
     plots.warm_png_export()
@@ -43,9 +43,10 @@ print("FIRST_SAVE_S", time.perf_counter() - t0)
 def bench_ablations(root: Path, epochs: int, work: Path) -> tuple[list[dict], str]:
     import pandas as pd
 
-    from clipmg_lib.train import DEFAULT_VARIANTS, load_index, load_train_config, prepare_caches, run_ablations
-    from clipmg_lib.train.ablation import parallel_runs
-    from clipmg_lib.train.run import create_model_for
+    from clipmg_lib.runs import DEFAULT_VARIANTS, load_index, prepare_caches, run_ablations
+    from clipmg_lib.runs.ablation import parallel_runs
+    from clipmg_lib.runs.train_model import create_model_for
+    from clipmg_lib.train import load_train_config
 
     cfg = load_train_config("tiny_demo", epochs=epochs)
     cache = work / "ablation_cache"

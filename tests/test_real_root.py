@@ -109,7 +109,7 @@ def test_the_kit_never_writes_in_a_root_it_did_not_generate(real_root, workspace
     assert workspace["extract_rc"] == 0 and workspace["train_rc"] == 0 and workspace["predict_rc"] == 0
     assert workspace["convert_rc"] == 0
     assert workspace["chain"].returncode == 0, workspace["chain"].stderr[-3000:]
-    from clipmg_lib.chain import discover_notebooks
+    from clipmg_lib.runs.chain import discover_notebooks
 
     timing = pd.read_csv(workspace["work"] / "chain" / "chain_timing.csv")
     assert list(timing["notebook"]) == [nb.name for nb in discover_notebooks()] + ["TOTAL"]  # the whole chain ran

@@ -91,7 +91,7 @@ def test_ablation_table(small_demo, cache_root, tmp_path):
 def test_ablations_in_parallel_equal_one_at_a_time(small_demo, cache_root, tmp_path):
     """Two worker processes give the table of one run after another, number for number (each run seeds
     itself and uses cpu_threads threads, wherever it runs)."""
-    from clipmg_lib.train.ablation import parallel_runs
+    from clipmg_lib.runs.ablation import parallel_runs
 
     cfg = CFG.replace(epochs=1, cpu_threads=1)
     assert parallel_runs(cfg, 3) == min(3, len(os.sched_getaffinity(0)))
