@@ -62,15 +62,20 @@ def save_figure(fig: go.Figure, results_dir: str | Path, name: str, png: bool | 
 def _start_png_server() -> None:
     """Start kaleido's browser once per process (a figure then exports in under a second, not a browser start
     of 2-20 s each); it is stopped at interpreter exit. Waits for :func:`warm_png_export`'s start if one runs."""
-    global _png_server_started
     if _png_warmup is not None:
         _png_warmup.join()
     if not _png_server_started:
-        import kaleido
+        _launch_kaleido()
 
-        kaleido.start_sync_server(silence_warnings=True)
-        atexit.register(kaleido.stop_sync_server, silence_warnings=True)
-        _png_server_started = True
+
+def _launch_kaleido() -> None:
+    """Start kaleido's sync server (its browser starts on first use) and stop it at interpreter exit."""
+    global _png_server_started
+    import kaleido
+
+    kaleido.start_sync_server(silence_warnings=True)
+    atexit.register(kaleido.stop_sync_server, silence_warnings=True)
+    _png_server_started = True
 
 
 _png_server_started = False
@@ -86,14 +91,10 @@ def warm_png_export() -> None:
         return
 
     def start() -> None:
-        global _png_server_started
         try:
-            import kaleido
             import plotly.io as pio
 
-            kaleido.start_sync_server(silence_warnings=True)
-            atexit.register(kaleido.stop_sync_server, silence_warnings=True)
-            _png_server_started = True
+            _launch_kaleido()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 pio.to_image(go.Figure(), format="png", width=16, height=16)  # the browser starts on first use
