@@ -142,9 +142,9 @@ class OverlapModel:
     - ``nested`` probability: placed strictly inside it, when it is shorter by at least 3 frames and the
       two drive disjoint body parts (:func:`~clipmg_lib.demo.motion.clip_drives`; a one-hand inner clip
       takes the hand the outer one leaves free), else it follows as usual;
-    - ``boundary`` probability: starts ``k`` frames before it ends, ``k`` from ``boundary_frames``
-      (``(probability, min, max)`` bands, uniform inside a band), at most the shorter clip's length - 2
-      (so the pair is not nested);
+    - ``boundary`` probability: starts ``k`` frames before the latest-ending clip so far ends, ``k`` from
+      ``boundary_frames`` (``(probability, min, max)`` bands, uniform inside a band), at most the shorter
+      clip's length - 2 (so the pair is not nested) and never into a clip nested in that one;
     - otherwise: after a gap of rest, as without overlaps.
 
     The clips, their classes and lengths are the same as without overlaps; only their places move.
@@ -334,7 +334,9 @@ def _lay_out(size: DemoSize, seed: int, video: int, classes: list[int]) -> tuple
                 continue
         if prev is not None and ov.nested <= u < ov.nested + ov.boundary:
             last = max(clips, key=lambda c: c.end_frame)
-            k = min(k, length - 2, last.end_frame - last.start_frame + 1 - 2)
+            others_end = max((c.end_frame for c in clips if c is not last), default=-1)
+            # shares frames with that one clip only (not with a clip nested in it), and is not nested itself
+            k = min(k, length - 2, last.end_frame - last.start_frame + 1 - 2, last_end - others_end)
             if k >= 1:
                 start = last_end + 1 - k
         clips.append(ClipSpec(cls, start, start + length - 1))
