@@ -151,9 +151,10 @@ class OverlapModel:
 
     After each clip, the next one is (one draw per clip, from its video's own stream):
 
-    - ``nested`` probability: placed strictly inside it, when it is shorter by at least 3 frames and the
+    - ``nested`` probability: placed strictly inside it, when it is shorter by at least 2 frames and the
       two drive disjoint body parts (:func:`~clipmg_lib.demo.motion.clip_drives`; a one-hand inner clip
-      takes the hand the outer one leaves free), else it follows as usual;
+      takes the hand the outer one leaves free; never inside a nested clip, nor on frames the outer one shares
+      with an earlier clip), else it follows as usual;
     - ``boundary`` probability: starts ``k`` frames before the latest-ending clip so far ends, ``k`` from
       ``boundary_frames`` (``(probability, min, max)`` bands, uniform inside a band), at most the shorter
       clip's length - 2 (so the pair is not nested) and never into a clip nested in that one;
