@@ -36,6 +36,16 @@ def test_label_windows_positive_background_and_ignored():
     assert out["clip"].tolist() == [0, 0, 0, -1]
 
 
+def test_background_windows_never_lie_inside_a_clip():
+    """A short window inside a long clip has a small tIoU (16/150 < 0.15) yet is no background: it is
+    inside a micro-gesture (nested clips make such windows common). A window just touching a clip is."""
+    clips = pd.DataFrame({"start_frame": [0, 60], "end_frame": [149, 79], "label": [7, 3]})  # 60..79 nested
+    windows = pd.DataFrame({"start_frame": [20, 62, 148, 200], "end_frame": [35, 77, 163, 215]})
+    out = W.label_windows(windows, clips, positive_iou=0.6, background_iou=0.15)
+    assert out["best_iou"].iloc[0] < 0.15 and out["inside"].tolist() == pytest.approx([1.0, 1.0, 2 / 16, 0.0])
+    assert out["label"].tolist() == [-1, 3, W.BACKGROUND, W.BACKGROUND]  # the nested clip's own window: its class
+
+
 def test_training_windows_kinds_and_counts():
     clips = pd.DataFrame({"start_frame": [20, 100], "end_frame": [59, 139], "label": [3, 5]})
     out = W.training_windows(9, 300, clips, [16, 40], 0.25, 0.6, 0.15, 1.0, 2, np.random.default_rng(0))
@@ -46,6 +56,9 @@ def test_training_windows_kinds_and_counts():
     bg = out[out["kind"] == "background"]
     iou = S.temporal_iou(bg[["start_frame", "end_frame"]].to_numpy(), clips[["start_frame", "end_frame"]].to_numpy())
     assert (iou.max(1) < 0.15).all() and (bg["label"] == W.BACKGROUND).all()
+    s, e = bg["start_frame"].to_numpy()[:, None], bg["end_frame"].to_numpy()[:, None]
+    shared = (np.minimum(e, clips["end_frame"].to_numpy()) - np.maximum(s, clips["start_frame"].to_numpy()) + 1).clip(0)
+    assert (shared / (e - s + 1) < 0.15).all()  # never inside a clip
     pos = out[out["kind"] == "positive"]
     iou = S.temporal_iou(pos[["start_frame", "end_frame"]].to_numpy(), clips[["start_frame", "end_frame"]].to_numpy())
     assert (iou.max(1) >= 0.6).all()
@@ -185,15 +198,18 @@ def test_demo_videos_hold_long_rest_stretches_without_changing_the_clips():
 
     size = demo.SIZES["default"]
     plans = demo.plan_dataset(size, 0)
-    flat = demo.plan_dataset(dataclasses.replace(size, long_rest=(0.0, 0, 0)), 0)
-    gaps = np.concatenate([[b.start_frame - a.end_frame - 1 for a, b in zip(p.clips, p.clips[1:])] for p in plans])
+    apart = dataclasses.replace(size, overlaps=demo.OverlapModel())  # every clip after a gap: the gaps are clean
+    separate = demo.plan_dataset(apart, 0)
+    flat = demo.plan_dataset(dataclasses.replace(apart, long_rest=(0.0, 0, 0)), 0)
+    gaps = np.concatenate([[b.start_frame - a.end_frame - 1 for a, b in zip(p.clips, p.clips[1:])] for p in separate])
     lo, hi = size.long_rest[1:]
     assert (gaps >= size.gap_frames[0]).all() and gaps.max() <= hi
     assert 0.03 < (gaps >= lo).mean() < 0.15  # ~8% of the gaps are 3-12 s of rest
-    for p, q in zip(plans, flat):  # the same clips (classes, lengths), only placed further apart
+    for p, q, r in zip(plans, separate, flat):  # the same clips (classes, lengths), only placed elsewhere
         assert [(c.raw_class, c.end_frame - c.start_frame) for c in p.clips] == \
-               [(c.raw_class, c.end_frame - c.start_frame) for c in q.clips]
-        assert p.num_frames >= q.num_frames
+               [(c.raw_class, c.end_frame - c.start_frame) for c in q.clips] == \
+               [(c.raw_class, c.end_frame - c.start_frame) for c in r.clips]
+        assert q.num_frames >= r.num_frames
 
 
 def test_window_dataset_pickles_token_files_by_name(tmp_path):

@@ -25,8 +25,20 @@ unchanged; only which video holds which clip depends on the emotion.
 
 Each video is a press-conference shot at 320x180 (a quarter of the release's 1280x720, for speed; the
 skeleton CSVs are in these pixels): a seated upper body behind a table, rest with breathing and idle sway,
-and many labelled clips separated by rest: mostly 0.2-1.2 s, and now and then (``DemoSize.long_rest``) a
+and many labelled clips, most separated by rest: mostly 0.2-1.2 s, and now and then (``DemoSize.long_rest``) a
 stretch of 3-12 s with no micro-gesture, as in iMiGUE's press conferences (what spotting must sit through).
+
+Clips overlap as iMiGUE's do (``DemoSize.overlaps``, :class:`OverlapModel`; on in both sizes). In iMiGUE
+(``overlap_statistics`` of the official CSV) 23.6 % of the clips share frames with a later clip of their
+video; of the 4,881 overlapping pairs, 20 % are nested (one clip inside the other), the rest boundary
+overlaps that mostly share a single frame (61 %; quartiles 1 / 1 / 6 frames). The demo re-places dealt clips
+(the same clips, classes and lengths per video; they are not added): the next clip starts a few frames
+before the previous one ends, or sits inside it on body parts the outer clip does not move (rubbing hands
+with a shoulder shake, a torso sway with a hand at the ear; a one-hand clip inside another takes the free
+hand), so both gestures show in the skeleton and the video. Motion stays continuous where clips share
+frames: a later clip blends each hand from the state the earlier one left instead of overwriting it, and
+body shifts add up (:func:`~clipmg_lib.demo.motion.synthesize_video`). The default size, seed 0: 23.5 % of
+its 1,100 clips overlap a later one, 266 pairs, 21 % of them nested, boundary pairs sharing a median 1 frame.
 The true skeleton (light_hand35: BODY_25 + fingertips; hips and legs hidden under the table) drives the
 drawing, so both modalities agree; ``{vid}_light_hand.csv`` holds the true joints plus detection noise,
 OpenPose-like confidences and dropped joints. Subjects differ in
@@ -91,7 +103,7 @@ import pandas as pd
 from ..data.annotations import IMIGUE_FPS, sample_id, write_label_csv, write_official_csv
 from ..core.atomic import atomic_open
 from ..data.classes import raw_to_label
-from .motion import CLASS_MOTIONS, HAT_ONLY_CLASSES, LAYOUT, NO_HAT_CLASSES, ClipSpec, detect, \
+from .motion import CLASS_MOTIONS, HAT_ONLY_CLASSES, LAYOUT, NO_HAT_CLASSES, ClipSpec, clip_drives, detect, \
     synthesize_video
 from ..core.paths import DEMO_MANIFEST_NAME
 from ..data.release_files import MEDIAPIPE_DIR, OFFICIAL_CSV_NAME, SPLIT_RGB_DIRS, SPLIT_SKELETON_DIRS, \
@@ -105,7 +117,7 @@ from ..core.workers import process_pool
 log = logging.getLogger(__name__)
 
 #: Bump when the generator's output changes: existing demo datasets are then regenerated.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 _INCOMPLETE_NAME = ".demo_incomplete.json"
 
 #: iMiGUE's clip count per raw class (labels_20200831.csv); the demo's class prior is these ** 0.7.
@@ -134,6 +146,29 @@ class DemoVideo:
 
 
 @dataclass(frozen=True)
+class OverlapModel:
+    """How often a demo clip shares frames with the next one, as iMiGUE's clips do (:data:`IMIGUE_OVERLAPS`).
+
+    After each clip, the next one is (one draw per clip, from its video's own stream):
+
+    - ``nested`` probability: placed strictly inside it, when it is shorter by at least 2 frames and the
+      two drive disjoint body parts (:func:`~clipmg_lib.demo.motion.clip_drives`; a one-hand inner clip
+      takes the hand the outer one leaves free; never inside a nested clip, nor on frames the outer one shares
+      with an earlier clip), else it follows as usual;
+    - ``boundary`` probability: starts ``k`` frames before the latest-ending clip so far ends, ``k`` from
+      ``boundary_frames`` (``(probability, min, max)`` bands, uniform inside a band), at most the shorter
+      clip's length - 2 (so the pair is not nested) and never into a clip nested in that one;
+    - otherwise: after a gap of rest, as without overlaps.
+
+    The clips, their classes and lengths are the same as without overlaps; only their places move.
+    """
+
+    boundary: float = 0.0
+    boundary_frames: tuple[tuple[float, int, int], ...] = ((1.0, 1, 1),)
+    nested: float = 0.0
+
+
+@dataclass(frozen=True)
 class DemoSize:
     """A named size of the demo dataset (configs are data)."""
 
@@ -148,7 +183,20 @@ class DemoSize:
     resolution: tuple[int, int] = (320, 180)  # (W, H)
     #: (probability, min, max frames): a gap is instead a long stretch of rest, as between iMiGUE's clips
     long_rest: tuple[float, int, int] = (0.0, 0, 0)
+    #: clips sharing frames with the next one (boundary overlaps and nested co-occurrences)
+    overlaps: OverlapModel = OverlapModel()
 
+
+#: iMiGUE's overlap rates, from ``overlap_statistics(read_official_csv("labels_20200831.csv"))`` (18,498
+#: clips): the share of clips that share a frame with a later clip of their video, the share of overlapping
+#: pairs where one clip lies inside the other, and the median frames shared by the other (boundary) pairs.
+IMIGUE_OVERLAPS = {"overlapping_clips": 0.236, "nested_share": 0.203, "boundary_median_frames": 1.0}
+#: The demo's overlap model. iMiGUE's boundary (not nested) pairs share 1 frame in 61 % of the pairs, 2-3 in
+#: 7 %, 4-24 in 22 %, more in 9 % (quartiles 1 / 1 / 6, 90th percentile 23). A nesting attempt succeeds for
+#: for about a quarter of the clips (the next clip must be shorter and on other body parts), hence 0.25
+#: attempts; with 0.19 boundary overlaps the default size comes out near iMiGUE's rates (docs/RECONSTRUCTION.md).
+_OVERLAPS = OverlapModel(boundary=0.19, boundary_frames=((0.61, 1, 1), (0.07, 2, 3), (0.22, 4, 24), (0.10, 25, 60)),
+                         nested=0.25)
 
 _DEFAULT_VIDEOS = (
     DemoVideo(1, 42, "val"), DemoVideo(118, 42, "train"),
@@ -166,10 +214,10 @@ _SMALL_VIDEOS = (
 SIZES: dict[str, DemoSize] = {
     "default": DemoSize("default", _DEFAULT_VIDEOS, clips_train=600, clips_test=500, min_clips_per_class=(6, 8),
                         max_clip_frames=150, length_scale=0.85, gap_frames=(6, 30),
-                        long_rest=(0.08, 75, 300)),
+                        long_rest=(0.08, 75, 300), overlaps=_OVERLAPS),
     "small": DemoSize("small", _SMALL_VIDEOS, clips_train=48, clips_test=30, min_clips_per_class=(1, 1),
                       max_clip_frames=40, length_scale=0.6, gap_frames=(4, 12),
-                      long_rest=(0.15, 30, 80)),
+                      long_rest=(0.15, 30, 80), overlaps=_OVERLAPS),
 }
 
 
@@ -253,21 +301,105 @@ def plan_dataset(size: DemoSize, seed: int) -> list[VideoPlan]:
         classes = per_video[v.video]
         if not classes:
             raise ValueError(f"demo size {size.name!r}: video {v.video} got no clips")
-        vrng = np.random.default_rng([seed, v.video, 1])
-        rest_rng = np.random.default_rng([seed, v.video, 5])  # its own stream: clip lengths do not depend on it
-        t = int(vrng.integers(15, 40))
-        clips = []
-        for cls in classes:
-            median = CLASS_MOTIONS[cls].median_frames * size.length_scale
-            length = int(np.clip(round(median * np.exp(0.5 * vrng.standard_normal())), 8, size.max_clip_frames))
-            clips.append(ClipSpec(cls, t, t + length - 1))
-            gap = int(vrng.integers(size.gap_frames[0], size.gap_frames[1] + 1))
-            p, lo, hi = size.long_rest
-            if p > 0 and rest_rng.random() < p:
-                gap = int(rest_rng.integers(lo, hi + 1))
-            t += length + gap
-        plans.append(VideoPlan(v, clips, t + int(vrng.integers(15, 30)), seed, size.resolution, emotion[v.video]))
+        clips, num_frames = _lay_out(size, seed, v.video, classes)
+        plans.append(VideoPlan(v, clips, num_frames, seed, size.resolution, emotion[v.video]))
     return plans
+
+
+def _band_draw(rng: np.random.Generator, bands: tuple[tuple[float, int, int], ...]) -> int:
+    """One integer from ``(probability, min, max)`` bands: a band by its probability, uniform inside it."""
+    p = np.array([b[0] for b in bands], float)
+    _, lo, hi = bands[int(rng.choice(len(bands), p=p / p.sum()))]
+    return int(rng.integers(lo, hi + 1))
+
+
+def _lay_out(size: DemoSize, seed: int, video: int, classes: list[int]) -> tuple[list[ClipSpec], int]:
+    """One video's timeline: its clips in deal order with their lengths, rest between them and overlaps
+    (:class:`OverlapModel`); returns ``(clips sorted by start, num_frames)``. Lengths and gaps come from
+    their own streams, so overlaps and long rests change where clips sit, never which clips there are."""
+    vrng = np.random.default_rng([seed, video, 1])
+    rest_rng = np.random.default_rng([seed, video, 5])  # its own stream: clip lengths do not depend on it
+    overlap_rng = np.random.default_rng([seed, video, 6])
+    ov = size.overlaps
+    t = int(vrng.integers(15, 40))  # where the next clip starts when it follows after rest
+    clips: list[ClipSpec] = []
+    last_end = -1  # the latest frame any clip holds so far
+    before_prev_end = -1  # ... before the previous clip
+    prev_nested = False  # the previous clip sits inside another one
+    for cls in classes:
+        median = CLASS_MOTIONS[cls].median_frames * size.length_scale
+        length = int(np.clip(round(median * np.exp(0.5 * vrng.standard_normal())), 8, size.max_clip_frames))
+        gap = int(vrng.integers(size.gap_frames[0], size.gap_frames[1] + 1))
+        p, lo, hi = size.long_rest
+        if p > 0 and rest_rng.random() < p:
+            gap = int(rest_rng.integers(lo, hi + 1))
+        u, pos, k, hand = overlap_rng.random(), overlap_rng.random(), _band_draw(overlap_rng, ov.boundary_frames), \
+            int(overlap_rng.integers(2))  # drawn every clip: one clip's choice never shifts the next one's draws
+        start = t
+        prev = clips[-1] if clips else None
+        if prev is not None and u < ov.nested and not prev_nested:
+            spec = _nest(prev, cls, length, hand, max(prev.start_frame + 1, before_prev_end + 1), pos)
+            if spec is not None:
+                clips[-1], inner = spec
+                clips.append(inner)
+                prev_nested = True
+                t = max(t, last_end + 1 + gap)
+                continue
+        if prev is not None and ov.nested <= u < ov.nested + ov.boundary:
+            last = max(clips, key=lambda c: c.end_frame)
+            others_end = max((c.end_frame for c in clips if c is not last), default=-1)
+            # shares frames with that one clip only (not with a clip nested in it), and is not nested itself
+            k = min(k, length - 2, last.end_frame - last.start_frame + 1 - 2, last_end - others_end)
+            if k >= 1:
+                start = last_end + 1 - k
+        clips.append(ClipSpec(cls, start, start + length - 1))
+        prev_nested = False
+        before_prev_end = last_end
+        last_end = max(last_end, start + length - 1)
+        t = last_end + 1 + gap
+    return sorted(clips, key=lambda c: (c.start_frame, c.end_frame)), t + int(vrng.integers(15, 30))
+
+
+def _nest(outer: ClipSpec, cls: int, length: int, hand: int, earliest: int,
+          pos: float) -> tuple[ClipSpec, ClipSpec] | None:
+    """``(outer, inner)`` with a clip of ``cls`` and ``length`` frames strictly inside ``outer``, starting no
+    earlier than ``earliest``, at relative position ``pos`` (0..1) of the room left; None when it does not
+    fit or the two would drive a common body part. One-hand clips get their hands fixed (the inner one the
+    hand the outer leaves free)."""
+    first, last = max(outer.start_frame + 1, earliest), outer.end_frame - length  # inner ends before outer
+    if last < first:
+        return None
+    one_hand = {c for c, m in CLASS_MOTIONS.items() if "hand" in m.drives}
+    outer_hand = outer.hand if outer.hand is not None else (hand if outer.raw_class in one_hand else None)
+    inner_hand = (1 - outer_hand if outer_hand is not None else hand) if cls in one_hand else None
+    if clip_drives(outer.raw_class, outer_hand) & clip_drives(cls, inner_hand):
+        return None
+    start = first + int(round(pos * (last - first)))
+    return (ClipSpec(outer.raw_class, outer.start_frame, outer.end_frame, outer_hand),
+            ClipSpec(cls, start, start + length - 1, inner_hand))
+
+
+def overlap_statistics(clips: pd.DataFrame) -> dict:
+    """How a clip table's clips (``video, start_frame, end_frame``, inclusive frames) overlap within their
+    videos: ``clips``; ``overlapping_clips``, the share of clips sharing a frame with a later-starting clip
+    (ties: a later row) of their video; ``pairs`` of clips sharing frames; ``nested_share``, the share of
+    those pairs where one clip lies inside the other (shared frames = the shorter clip's length);
+    ``boundary_median_frames``, the median frames shared by the other pairs (nan without any)."""
+    n_later, pairs, nested, shared = 0, 0, 0, []
+    for _, g in clips.groupby("video", sort=False):
+        g = g.sort_values(["start_frame", "end_frame"], kind="stable")
+        s, e = g["start_frame"].to_numpy(np.int64), g["end_frame"].to_numpy(np.int64)
+        for i in range(len(g)):
+            inter = np.minimum(e[i], e[i + 1:]) - s[i + 1:] + 1
+            hit = inter > 0
+            n_later += bool(hit.any())
+            pairs += int(hit.sum())
+            inner = hit & (e[i + 1:] <= e[i]) | hit & (s[i + 1:] == s[i])
+            nested += int(inner.sum())
+            shared.extend(inter[hit & ~inner].tolist())
+    return {"clips": int(len(clips)), "overlapping_clips": n_later / max(1, len(clips)), "pairs": pairs,
+            "nested_share": nested / pairs if pairs else 0.0,
+            "boundary_median_frames": float(np.median(shared)) if shared else float("nan")}
 
 
 # ------------------------------------------------------------------------------------------ writing

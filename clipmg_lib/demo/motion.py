@@ -6,8 +6,9 @@ The person faces the camera, so their right arm is on the image left: a hand's *
 -1 for the person's right hand and +1 for the left, and offsets written "outward" are multiplied by it.
 
 A video is a timeline of rest stretches and labelled clips. :func:`synthesize_video` builds per-frame
-*tracks* (torso shift, shoulder raise, head shift, per-hand reach/anchor/offset/angle/curl, RGB cue
-levels), lets each clip's class motion write into its frame range (:data:`CLASS_MOTIONS`), then solves
+*tracks* (torso shift, shoulder raise, head shift, per-hand anchor blend/offset/angle/curl, RGB cue
+levels), lets each clip's class motion write into its frame range (:data:`CLASS_MOTIONS`; clips may
+overlap, and a later clip blends from the state an earlier one left instead of overwriting it), then solves
 the joints (two-link IK for the elbows, a five-finger fan for the fingertips). The true joints drive the
 renderer (:mod:`clipmg_lib.demo.render`); :func:`detect` turns them into what a pose estimator
 would write (small noise, realistic confidences, dropped joints, hidden legs).
@@ -55,11 +56,14 @@ TABLE_Y = 0.31  # table top below the rest neck
 
 @dataclass
 class HandTrack:
-    """Per-frame state of one hand. ``reach`` blends the wrist from its rest spot on the table to
-    ``anchor`` + ``offset`` (0 = rest); ``wobble`` is added afterwards (scratching, rubbing, idle drift)."""
+    """Per-frame state of one hand. The wrist sits at ``anchor_w @ anchors + offset`` (+ ``wobble``): a
+    blend of the :data:`ANCHORS` points (``table`` = the hand's rest spot), all weight on ``table`` and no
+    offset at rest. A clip's motion *blends* each track towards its own target with its envelope instead of
+    assigning it, so a clip that starts while another still moves the hand takes it over from wherever it is
+    (overlapping clips stay continuous); over rest this is the plain reach ``rest + env * (target - rest)``.
+    ``wobble`` is added afterwards (scratching, rubbing, idle drift)."""
 
-    reach: np.ndarray
-    anchor: np.ndarray  # int codes of :data:`ANCHORS`
+    anchor_w: np.ndarray  # (T, len(ANCHORS)) blend weights of the anchors, rows sum to 1
     offset: np.ndarray  # (T, 2), x already mirrored to image direction
     wobble: np.ndarray  # (T, 2)
     psi: np.ndarray  # (T,) radians
@@ -68,8 +72,9 @@ class HandTrack:
 
     @classmethod
     def rest(cls, t: int) -> "HandTrack":
-        return cls(np.zeros(t), np.zeros(t, np.int64), np.zeros((t, 2)), np.zeros((t, 2)),
-                   np.full(t, REST_PSI), np.full((t, 5), 0.25), np.ones(t))
+        w = np.zeros((t, len(ANCHORS)))
+        w[:, 0] = 1.0
+        return cls(w, np.zeros((t, 2)), np.zeros((t, 2)), np.full(t, REST_PSI), np.full((t, 5), 0.25), np.ones(t))
 
 
 ANCHORS = ("table", "nose", "neck", "ear", "other_forearm")
@@ -148,24 +153,34 @@ class ClassMotion:
     median_frames: int  # median clip length (iMiGUE's per-class median)
     rgb_cue: str  # what only the video shows ('' if none)
     modality: str  # which modality tells the class apart: 'pose', 'rgb' or 'both'
-    apply: Callable[["Tracks", slice, np.random.Generator], None] = field(repr=False)
+    #: ``apply(tracks, frames, rng, hand)`` writes the clip into the tracks; ``hand`` (RIGHT / LEFT) fixes the
+    #: hand of a one-hand class (None: drawn), two-hand and body classes ignore it
+    apply: Callable[["Tracks", slice, np.random.Generator, "int | None"], None] = field(repr=False)
+    #: body parts whose tracks the class moves (:data:`BODY_PARTS`; ``hand`` = the one hand it uses): two
+    #: clips may nest only when their parts are disjoint, so both stay visible
+    drives: frozenset = frozenset()
 
 
-def _one_hand(rng: np.random.Generator) -> int:
-    return int(rng.integers(2))
+def _one_hand(rng: np.random.Generator, hand: int | None) -> int:
+    """The hand of a one-hand class: ``hand`` when the plan fixed it, else a coin flip (drawn either way, so
+    the stream of the clips that follow does not depend on it)."""
+    drawn = int(rng.integers(2))
+    return drawn if hand is None else int(hand)
 
 
 def _reach(tr: Tracks, sl: slice, hand: int, anchor: str, offset_out: tuple[float, float], psi_deg: float,
            curl: float, env: np.ndarray) -> HandTrack:
-    """Move ``hand`` to ``anchor`` + offset (x outward on the hand's side) over the clip's envelope.
+    """Move ``hand`` to ``anchor`` + offset (x outward on the hand's side) over the clip's envelope, blending
+    from the hand's current state (see :class:`HandTrack`).
 
     For the ``table`` anchor the offset is relative to the hand's rest spot.
     """
     h = tr.hands[hand]
     sgn = SIDE_SIGN[hand]
-    h.reach[sl] = env
-    h.anchor[sl] = ANCHORS.index(anchor)
-    h.offset[sl] = (sgn * offset_out[0], offset_out[1])
+    goal = np.zeros(len(ANCHORS))
+    goal[ANCHORS.index(anchor)] = 1.0
+    h.anchor_w[sl] = _lerp(h.anchor_w[sl], goal, env[:, None])
+    h.offset[sl] = _lerp(h.offset[sl], np.array([sgn * offset_out[0], offset_out[1]]), env[:, None])
     h.psi[sl] = _lerp(h.psi[sl], np.deg2rad(psi_deg), env)
     h.curl[sl] = _lerp(h.curl[sl], curl, env[:, None])
     return h
@@ -178,7 +193,7 @@ def _scratch(h: HandTrack, sl: slice, env: np.ndarray, rng: np.random.Generator,
     h.wobble[sl, 1] += 0.004 * osc
 
 
-def _illustrative(tr, sl, rng):
+def _illustrative(tr, sl, rng, hand=None):
     env = envelope(sl.stop - sl.start, 0.2, 8)
     n = len(env)
     for hand in (RIGHT, LEFT):
@@ -190,7 +205,7 @@ def _illustrative(tr, sl, rng):
     tr.head[sl, 1] += 0.008 * oscillation(n, 1.0, rng) * env
 
 
-def _shaking_shoulders(tr, sl, rng):
+def _shaking_shoulders(tr, sl, rng, hand=None):
     env = envelope(sl.stop - sl.start, 0.15, 4)
     shake = 0.007 * oscillation(len(env), 5.0, rng) * env
     tr.shoulder_dy[sl] += shake
@@ -198,27 +213,27 @@ def _shaking_shoulders(tr, sl, rng):
     tr.head[sl, 1] += 0.3 * shake
 
 
-def _pressing_lips(tr, sl, rng):
+def _pressing_lips(tr, sl, rng, hand=None):
     env = envelope(sl.stop - sl.start, 0.2, 5)
     tr.lips_pressed[sl] = np.maximum(tr.lips_pressed[sl], env)
     tr.head[sl, 1] += 0.002 * env
 
 
-def _moving_torso(tr, sl, rng):
+def _moving_torso(tr, sl, rng, hand=None):
     env = envelope(sl.stop - sl.start, 0.2, 10)
     n = len(env)
     tr.torso[sl, 0] += 0.025 * oscillation(n, 0.7, rng) * env
     tr.torso[sl, 1] += 0.006 * oscillation(n, 0.9, rng) * env
 
 
-def _facial_parts(tr, sl, rng):
+def _facial_parts(tr, sl, rng, hand=None):
     env = envelope(sl.stop - sl.start, 0.25, 10)
-    hand = _one_hand(rng)
+    hand = _one_hand(rng, hand)
     h = _reach(tr, sl, hand, "nose", (0.055, 0.02), -70.0, 0.4, env)
     _scratch(h, sl, env, rng, 4.0, 0.25)
 
 
-def _rubbing_hands(tr, sl, rng):
+def _rubbing_hands(tr, sl, rng, hand=None):
     env = envelope(sl.stop - sl.start, 0.2, 10)
     n = len(env)
     phase = oscillation(n, 2.0, rng)
@@ -231,14 +246,14 @@ def _rubbing_hands(tr, sl, rng):
         h.curl[sl] += 0.2 * (sign * phase * env)[:, None]
 
 
-def _manipulating_objects(tr, sl, rng):
+def _manipulating_objects(tr, sl, rng, hand=None):
     _rubbing_hands(tr, sl, rng)  # the skeleton is the same: the object exists only in RGB
     n = sl.stop - sl.start
-    tr.pen_hand[sl] = _one_hand(rng)
+    tr.pen_hand[sl] = _one_hand(rng, hand)
     tr.pen_angle[sl] = rng.uniform(-0.6, 0.3) + 0.35 * oscillation(n, 0.8, rng)
 
 
-def _crossing_fingers(tr, sl, rng):
+def _crossing_fingers(tr, sl, rng, hand=None):
     env = envelope(sl.stop - sl.start, 0.2, 10)
     for hand in (RIGHT, LEFT):
         h = _reach(tr, sl, hand, "table", (-0.045, -0.015), 35.0, 0.0, env)
@@ -246,98 +261,121 @@ def _crossing_fingers(tr, sl, rng):
         h.curl[sl, 0] += 0.4 * env  # thumbs folded over
 
 
-def _touching_arms(tr, sl, rng):
+def _touching_arms(tr, sl, rng, hand=None):
     env = envelope(sl.stop - sl.start, 0.25, 10)
-    hand = _one_hand(rng)
+    hand = _one_hand(rng, hand)
     h = _reach(tr, sl, hand, "other_forearm", (0.0, -0.03), 35.0, 0.4, env)
     _scratch(h, sl, env, rng, 3.0, 0.3)
 
 
-def _bulging_face(tr, sl, rng):
+def _bulging_face(tr, sl, rng, hand=None):
     env = envelope(sl.stop - sl.start, 0.3, 8)
     tr.cheeks_bulged[sl] = np.maximum(tr.cheeks_bulged[sl], env)
     tr.shoulder_dy[sl] -= 0.006 * env  # deep breath: shoulders rise about 1 px
     tr.head[sl, 1] -= 0.003 * env
 
 
-def _touching_jaw(tr, sl, rng):
+def _touching_jaw(tr, sl, rng, hand=None):
     env = envelope(sl.stop - sl.start, 0.25, 10)
-    _reach(tr, sl, _one_hand(rng), "nose", (0.015, 0.085), -80.0, 0.65, env)
+    _reach(tr, sl, _one_hand(rng, hand), "nose", (0.015, 0.085), -80.0, 0.65, env)
 
 
-def _folding_arms(tr, sl, rng):
+def _folding_arms(tr, sl, rng, hand=None):
     env = envelope(sl.stop - sl.start, 0.25, 12)
     for hand in (RIGHT, LEFT):
         # each wrist goes across the chest to the other upper arm (x outward negative = across)
         _reach(tr, sl, hand, "neck", (-0.14, 0.21 + 0.02 * hand), -20.0, 0.9, env)
 
 
-def _head_touch(tr, sl, rng):
+def _head_touch(tr, sl, rng, hand=None):
     env = envelope(sl.stop - sl.start, 0.25, 10)
-    h = _reach(tr, sl, _one_hand(rng), "nose", (0.075, -0.11), -115.0, 0.35, env)
+    h = _reach(tr, sl, _one_hand(rng, hand), "nose", (0.075, -0.11), -115.0, 0.35, env)
     _scratch(h, sl, env, rng, 4.0, 0.3)
 
 
-def _sitting_straightly(tr, sl, rng):
+def _sitting_straightly(tr, sl, rng, hand=None):
     env = envelope(sl.stop - sl.start, 0.3, 10)
     tr.torso[sl, 1] -= 0.02 * env
     tr.shoulder_out[sl] += 0.01 * env
     tr.pitch[sl] += 0.004 * env
 
 
-def _touching_neck(tr, sl, rng):
+def _touching_neck(tr, sl, rng, hand=None):
     env = envelope(sl.stop - sl.start, 0.25, 10)
-    h = _reach(tr, sl, _one_hand(rng), "neck", (0.05, -0.03), -60.0, 0.4, env)
+    h = _reach(tr, sl, _one_hand(rng, hand), "neck", (0.05, -0.03), -60.0, 0.4, env)
     _scratch(h, sl, env, rng, 3.5, 0.25)
 
 
-def _touching_ears(tr, sl, rng):
+def _touching_ears(tr, sl, rng, hand=None):
     env = envelope(sl.stop - sl.start, 0.25, 10)
-    _reach(tr, sl, _one_hand(rng), "ear", (0.02, 0.02), -90.0, 0.4, env)
+    _reach(tr, sl, _one_hand(rng, hand), "ear", (0.02, 0.02), -90.0, 0.4, env)
 
 
-def _turtle_neck(tr, sl, rng):
+def _turtle_neck(tr, sl, rng, hand=None):
     env = envelope(sl.stop - sl.start, 0.3, 8)
     tr.head[sl, 1] += 0.02 * env
     tr.shoulder_dy[sl] -= 0.01 * env
 
 
+#: Body parts a class's tracks move (:attr:`ClassMotion.drives`): ``hand`` is the one hand of a one-hand
+#: class (which one the clip's ``hand`` or a coin decides, :func:`clip_drives`); ``torso`` covers the neck,
+#: shoulders and the torso shift, ``head`` the head's own shift, ``face`` the RGB-only lips and cheeks.
+BODY_PARTS = ("right_hand", "left_hand", "hand", "torso", "head", "face")
+_BOTH, _ONE = frozenset({"right_hand", "left_hand"}), frozenset({"hand"})
+_TORSO, _HEAD, _FACE = frozenset({"torso"}), frozenset({"head"}), frozenset({"face"})
+
 _MOTIONS = [
     # raw, joints, amplitude @320x180, median length, RGB-only cue, modality, function
-    ClassMotion(99, "both wrists, fingertips, head", "hands lift 25 px, swing +-7 px", 33, "", "both", _illustrative),
-    ClassMotion(31, "shoulders, neck, head", "+-1.3 px at 5 Hz", 27, "", "pose", _shaking_shoulders),
+    ClassMotion(99, "both wrists, fingertips, head", "hands lift 25 px, swing +-7 px", 33, "", "both", _illustrative,
+                drives=_BOTH),
+    ClassMotion(31, "shoulders, neck, head", "+-1.3 px at 5 Hz", 27, "", "pose", _shaking_shoulders,
+                drives=_TORSO),
     ClassMotion(29, "(nose 0.4 px)", "none in the skeleton", 35, "lips pressed to a pale line", "rgb",
-                _pressing_lips),
-    ClassMotion(20, "neck, shoulders, head, elbows", "+-4.5 px sway at 0.7 Hz", 57, "", "pose", _moving_torso),
+                _pressing_lips, drives=_FACE),
+    ClassMotion(20, "neck, shoulders, head, elbows", "+-4.5 px sway at 0.7 Hz", 57, "", "pose", _moving_torso,
+                drives=_TORSO),
     ClassMotion(8, "one wrist, its fingertips", "hand to cheek, fingertips scratch 2 px", 61, "", "both",
-                _facial_parts),
+                _facial_parts, drives=_ONE),
     ClassMotion(23, "both wrists, fingertips", "hands meet, 1.8 px circles at 2 Hz", 79, "", "both",
-                _rubbing_hands),
+                _rubbing_hands, drives=_BOTH),
     ClassMotion(24, "both wrists, fingertips", "hands meet, fingers fan and interlace (static)", 79, "", "pose",
-                _crossing_fingers),
+                _crossing_fingers, drives=_BOTH),
     ClassMotion(22, "one wrist, its fingertips", "hand to the other forearm, scratches", 83, "", "both",
-                _touching_arms),
+                _touching_arms, drives=_BOTH),
     ClassMotion(2, "shoulders, head", "shoulders rise 1 px (deep breath)", 34, "cheeks puff and redden", "rgb",
-                _bulging_face),
-    ClassMotion(11, "one wrist, its fingertips", "fist under the chin, still", 76, "", "both", _touching_jaw),
+                _bulging_face, drives=_FACE | _TORSO),
+    ClassMotion(11, "one wrist, its fingertips", "fist under the chin, still", 76, "", "both", _touching_jaw,
+                drives=_ONE),
     ClassMotion(26, "both wrists, fingertips", "as rubbing hands", 103, "a pen in one hand", "rgb",
-                _manipulating_objects),
+                _manipulating_objects, drives=_BOTH),
     ClassMotion(17, "both wrists, elbows, fingertips", "wrists cross to the other upper arm", 83, "", "both",
-                _folding_arms),
+                _folding_arms, drives=_BOTH),
     ClassMotion(4, "one wrist, its fingertips", "hand to the temple, fingers on the crown, scratch", 55, "", "both",
-                _head_touch),
+                _head_touch, drives=_ONE),
     ClassMotion(21, "neck, shoulders, head", "upper body rises 3.6 px, chest out", 44, "", "pose",
-                _sitting_straightly),
+                _sitting_straightly, drives=_TORSO),
     ClassMotion(12, "one wrist, its fingertips", "hand to the side of the neck, scratches", 76, "", "both",
-                _touching_neck),
-    ClassMotion(9, "one wrist, its fingertips", "hand to the ear", 52, "", "both", _touching_ears),
+                _touching_neck, drives=_ONE),
+    ClassMotion(9, "one wrist, its fingertips", "hand to the ear", 52, "", "both", _touching_ears,
+                drives=_ONE),
     ClassMotion(3, "one wrist, its fingertips", "as touching head", 39, "a cap (hat-wearing subjects only)",
-                "rgb", _head_touch),
-    ClassMotion(1, "head, shoulders", "head sinks 3.6 px, shoulders rise 1.8 px", 36, "", "pose", _turtle_neck),
+                "rgb", _head_touch, drives=_ONE),
+    ClassMotion(1, "head, shoulders", "head sinks 3.6 px, shoulders rise 1.8 px", 36, "", "pose", _turtle_neck,
+                drives=_TORSO | _HEAD),
 ]
 
 #: The demo's classes, raw id -> motion (insertion order = frequency order in the demo).
 CLASS_MOTIONS: dict[int, ClassMotion] = {m.raw_class: m for m in _MOTIONS}
+
+def clip_drives(raw_class: int, hand: int | None) -> frozenset:
+    """The body parts a clip of ``raw_class`` moves, its one hand resolved to ``right_hand`` / ``left_hand``
+    (``hand`` None: either, so both hands count)."""
+    parts = CLASS_MOTIONS[raw_class].drives
+    if "hand" not in parts:
+        return parts
+    hands = ("right_hand", "left_hand") if hand is None else (("right_hand", "left_hand")[hand],)
+    return (parts - {"hand"}) | frozenset(hands)
+
 
 #: Classes only subjects wearing a hat perform, and classes only bare-headed subjects perform.
 HAT_ONLY_CLASSES = frozenset({3})
@@ -401,7 +439,7 @@ def solve_joints(tr: Tracks) -> np.ndarray:
         rest_elbow_wrist.append(_elbow_ik(out[:, SHOULDER[side]], np.broadcast_to(rest_w, (t, 2)).copy(), sgn))
 
     # hands whose anchor is the other forearm go last, so the other arm is known
-    order = sorted((RIGHT, LEFT), key=lambda s: int((tr.hands[s].anchor == ANCHORS.index("other_forearm")).any()))
+    order = sorted((RIGHT, LEFT), key=lambda s: int((tr.hands[s].anchor_w[:, ANCHORS.index("other_forearm")] > 0).any()))
     for side in order:
         sgn, h = SIDE_SIGN[side], tr.hands[side]
         rest_w = np.array([sgn * REST_WRIST_OUT, REST_WRIST_Y])
@@ -415,13 +453,11 @@ def solve_joints(tr: Tracks) -> np.ndarray:
                               if not np.isnan(out[:, WRIST[other]]).any()
                               else 0.5 * sum(rest_elbow_wrist[other])),
         }
-        target = np.zeros((t, 2))
+        wrist = h.offset + h.wobble
         for code, name in enumerate(ANCHORS):
-            m = h.anchor == code
-            if m.any():
-                target[m] = anchors[name][m] + h.offset[m]
-        w = h.reach[:, None]
-        wrist = _lerp(rest_w, target, w) + h.wobble
+            w = h.anchor_w[:, code]
+            if w.any():
+                wrist = wrist + w[:, None] * anchors[name]
         elbow, wrist = _elbow_ik(out[:, SHOULDER[side]], wrist, sgn)
         out[:, ELBOW[side]], out[:, WRIST[side]] = elbow, wrist
         lengths = FINGER_LEN * (1.0 - 0.45 * np.clip(h.curl, 0.0, 1.0))  # (T, 5)
@@ -491,11 +527,13 @@ def detect(joints_px: np.ndarray, unit_px: float, img_shape: tuple[int, int], rn
 
 @dataclass
 class ClipSpec:
-    """One labelled clip of a demo video: raw class and inclusive frame range."""
+    """One labelled clip of a demo video: raw class, inclusive frame range and, for a one-hand class, the
+    hand (RIGHT / LEFT; None: the motion draws it). Clips of a video may overlap (:func:`synthesize_video`)."""
 
     raw_class: int
     start_frame: int
     end_frame: int
+    hand: int | None = None
 
 
 @dataclass
@@ -512,13 +550,18 @@ class VideoMotion:
 
 def synthesize_video(clips: list[ClipSpec], num_frames: int, unit_px: float, neck_px: tuple[float, float],
                      rng: np.random.Generator) -> VideoMotion:
-    """Per-frame true joints of one video: idle rest everywhere, each clip's class motion in its range."""
+    """Per-frame true joints of one video: idle rest everywhere, each clip's class motion in its range.
+
+    Clips apply in order; one that overlaps an earlier clip blends its tracks from the state the earlier one
+    left (hands: :class:`HandTrack`; body shifts and oscillations add up), so the joints stay continuous
+    where clips share frames, and a clip nested on other body parts (:func:`clip_drives`) adds its movement
+    on top of the outer one."""
     tr = Tracks.rest(num_frames)
     add_idle_motion(tr, rng)
     for c in clips:
         if c.end_frame >= num_frames or c.start_frame < 0 or c.end_frame < c.start_frame:
             raise ValueError(f"clip {c} outside the video's 0..{num_frames - 1}")
-        CLASS_MOTIONS[c.raw_class].apply(tr, slice(c.start_frame, c.end_frame + 1), rng)
+        CLASS_MOTIONS[c.raw_class].apply(tr, slice(c.start_frame, c.end_frame + 1), rng, c.hand)
     joints_u = solve_joints(tr)
     origin = np.asarray(neck_px, dtype=np.float64)
     return VideoMotion(joints=joints_u * unit_px + origin, palms=palm_centres(joints_u, tr) * unit_px + origin,

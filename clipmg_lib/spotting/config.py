@@ -13,7 +13,8 @@ spotting"):
 - ``window_lengths`` (frames) and ``window_hop`` (fraction of the length): the multi-scale sliding windows.
 - ``positive_iou``: a training window with tIoU >= this with an annotated clip takes its class (the annotated
   clips themselves always do); ``max_positives_per_clip`` caps the grid windows added per clip.
-- ``background_iou``: a window whose tIoU with every annotated clip is below this is a background example;
+- ``background_iou``: a window of which every annotated clip holds less than this share of frames (so its
+  tIoU with each is below it too, and it never lies inside a clip) is a background example;
   ``background_ratio`` background windows are drawn per positive one (windows in between are not trained on).
 - ``min_score``: a window is a candidate when its best micro-gesture class has probability >= this.
 - ``nms_iou``: class-wise temporal NMS suppresses a candidate whose tIoU with a kept, higher-scoring spot of

@@ -6,7 +6,8 @@
 
 Training windows (per video, :func:`~clipmg_lib.spotting.windows.training_windows`): every annotated clip,
 grid windows overlapping one (tIoU >= ``positive_iou``), and background windows from the gaps between clips
-(tIoU < ``background_iou`` with every clip). The classifier (:class:`~clipmg_lib.spotting.model.SpottingModel`)
+(each clip holds < ``background_iou`` of the window's frames: never inside a clip, nested ones included). The
+classifier (:class:`~clipmg_lib.spotting.model.SpottingModel`)
 trains with the kit's :class:`~clipmg_lib.train.trainer.Trainer` on the token store's rows, selects its epoch
 on the validation videos' windows, and writes ``best.pt``/``last.pt`` (exact resume), ``metrics.csv`` and
 ``spotter_config.json`` under its run folder. Spotting slides every window of ``window_lengths`` over the

@@ -43,20 +43,27 @@ def sliding_windows(num_frames: int, lengths: Sequence[int], hop: float) -> pd.D
 def label_windows(windows: pd.DataFrame, clips: pd.DataFrame, positive_iou: float,
                   background_iou: float) -> pd.DataFrame:
     """``windows`` plus ``best_iou`` (highest tIoU with a clip of ``clips``: ``start_frame, end_frame, label``),
-    ``clip`` (its row, -1 without any) and ``label``: the clip's label when ``best_iou >= positive_iou``,
-    :data:`BACKGROUND` when ``best_iou < background_iou``, -1 (not trained on) in between."""
+    ``clip`` (its row, -1 without any), ``inside`` (the largest share of the window's frames that one clip
+    holds) and ``label``: the clip's label when ``best_iou >= positive_iou``, :data:`BACKGROUND` when
+    ``inside < background_iou`` (then ``best_iou`` is below it too: background windows come from the gaps
+    between clips, never from inside a clip longer than the window, nested or not), -1 (not trained on)
+    otherwise."""
     out = windows.reset_index(drop=True).copy()
     if len(clips):
-        iou = temporal_iou(out[["start_frame", "end_frame"]].to_numpy(), clips[["start_frame", "end_frame"]].to_numpy())
+        w = out[["start_frame", "end_frame"]].to_numpy(np.int64)
+        c = clips[["start_frame", "end_frame"]].to_numpy(np.int64)
+        iou = temporal_iou(w, c)
         best = iou.max(1)
         clip = iou.argmax(1)
+        shared = (np.minimum(w[:, None, 1], c[None, :, 1]) - np.maximum(w[:, None, 0], c[None, :, 0]) + 1).clip(0)
+        inside = (shared / (w[:, 1:] - w[:, :1] + 1)).max(1)
     else:
-        best, clip = np.zeros(len(out)), np.full(len(out), -1)
+        best, clip, inside = np.zeros(len(out)), np.full(len(out), -1), np.zeros(len(out))
     labels = np.full(len(out), -1, np.int64)
-    labels[best < background_iou] = BACKGROUND
+    labels[inside < background_iou] = BACKGROUND
     pos = best >= positive_iou
     labels[pos] = clips["label"].to_numpy(np.int64)[clip[pos]]
-    return out.assign(best_iou=best, clip=np.where(best > 0, clip, -1), label=labels)
+    return out.assign(best_iou=best, clip=np.where(best > 0, clip, -1), inside=inside, label=labels)
 
 
 def training_windows(video: int, num_frames: int, clips: pd.DataFrame, lengths: Sequence[int], hop: float,
