@@ -170,7 +170,7 @@ def step_forms(root: Path, quick: bool) -> dict:
         timed("light_hand_csv (same video)", vid, lambda: read_light_hand_csv(layout.light_hand_csv(vid)))
     if m["json_videos"]:
         vid = m["json_videos"][0]
-        timed("openpose_json_folder", vid, lambda: read_openpose_json_dir(layout.openpose_json_dir(vid), progress=False))
+        timed("openpose_json_folder", vid, lambda: read_openpose_json_dir(layout.openpose_json_dir(vid)))
     vid = (m["xlsx_videos"] or m["json_videos"] or [m["videos"][0]["video"]])[0]
     store = store_dir(root)
     convert_skeletons(root, store, videos=[vid], progress=False)
