@@ -26,7 +26,7 @@ from torch.utils.data import Dataset
 
 from ..core.atomic import atomic_open
 from ..core.paths import cache_dir, dataset_root as resolve_root
-from ..data.skeleton_store import SkeletonStore
+from ..data.skeleton_store import SkeletonStore, convert_skeletons, store_dir
 from ..eval import metrics as M
 from ..eval.predictions import Predictions
 from ..model.inputs import ModelPipelines, input_pipelines
@@ -106,8 +106,6 @@ def skeleton_store_for(config: TrainConfig, index: pd.DataFrame, dataset_root: s
     run and resumes an interrupted conversion."""
     if config.skeletons != "store":
         return None
-    from ..data.skeleton_store import convert_skeletons, store_dir
-
     dist_info = dist_info or current_dist_info(resolve_device(config.device))
     root = resolve_root(dataset_root)
     folder = store_dir(root, cache_dir(cache_root))
