@@ -29,7 +29,7 @@ BENCHMARKS = [
     ("workers", "bench.bench_workers", "DataLoader worker start-up and persistent epoch: fork vs forkserver vs spawn"),
     ("spotting", "bench.bench_spotting", "spotting a long 720p video: token store vs naive windows; frames/s vs real time"),
     ("chain", "bench.bench_chain", "demo chain wall time per notebook"),
-    ("scale", "bench.bench_scale", "iMiGUE at full size (simulated): index, skeleton forms, npy store, 8 workers"),
+    ("scale", "bench.bench_scale", "iMiGUE at full size (simulated): index, skeleton forms, npy store, 8 workers, tiny training"),
 ]
 #: benchmarks run only when asked for (--scale or --only NAME): they need minutes and gigabytes of disk.
 ON_REQUEST = {"scale"}

@@ -1,7 +1,8 @@
 """iMiGUE at full size (simulated): index build, skeleton forms, the npy store, 8 DataLoader workers, submission.
 
     python -m bench.bench_scale [--root /tmp/clipmg_imigue_full] [--official-csv labels_20200831.csv]
-                                [--steps index forms convert memory submission] [--quick]
+                                [--steps index forms convert memory submission train] [--quick]
+                                [--train-config tiny_demo] [--train-set FIELD=VALUE ...]
     python -m bench --scale        (the same, from the runner)
 
 The root is the full-size simulated iMiGUE of :mod:`clipmg_lib.demo.full_size` (359 videos at their real
@@ -21,6 +22,17 @@ children, from ``os.wait4``) are measured from outside. Steps:
                 (memory-mapped). Peak of the SUM over the processes of PSS (proportional set size: shared
                 pages counted once in total) and of RSS, sampled every 0.2 s from ``/proc/<pid>/smaps_rollup``.
 ``submission``  the MiGA submission CSV of the test split (``write_submission_csv``), rows counted back.
+``train``       a training run as ``python -m clipmg_lib.runs.train`` makes it (``--train-config``, default
+                ``tiny_demo``, with :data:`TRAIN_OVERRIDES` then ``--train-set`` applied), in two processes,
+                each with the peak of the summed PSS/RSS of the process and its workers:
+                ``train_cache``: the clip index (``runs.train_model.load_index``, every check), the skeleton
+                store (``skeleton_store_for``, with ``skeletons=store``) and the feature caches of every split
+                (``prepare_caches``), built cold in a cache root of its own (``<cache dir>/bench_scale_train``,
+                emptied first): seconds, clip views, bytes, manifest entries and shard files per cache and view.
+                ``train_run``: ``runs.train_model.train_model`` on those caches (``epochs`` of the config: one
+                by default) with its timings, the epoch's seconds from the metrics, the evaluation of the test
+                split alone timed again (``evaluate_split``, what ``train_model`` calls), and its
+                ``submission_test.csv`` counted back. Minutes at full size (docs/PERFORMANCE.md section 7).
 
 Results: ``bench/out/bench_scale.json``.
 """
@@ -37,9 +49,15 @@ import time
 from pathlib import Path
 
 from bench.common import OUT_DIR, REPO_ROOT, print_machine, write_results
+from clipmg_lib.core.config import override_argument
 
 DEFAULT_ROOT = Path(os.environ.get("CLIPMG_SCALE_ROOT", Path(tempfile.gettempdir()) / "clipmg_imigue_full"))
-STEPS = ("index", "forms", "convert", "memory", "submission")
+STEPS = ("index", "forms", "convert", "memory", "submission", "train")
+#: What the ``train`` step changes in its training config (``--train-set`` goes on top): one epoch, the new
+#: skeleton store, two DataLoader workers (the machine's cores).
+TRAIN_OVERRIDES = {"epochs": 1, "skeletons": "store", "num_workers": 2}
+#: Seconds a step may run before it is killed, unless ``--timeout`` says otherwise.
+STEP_TIMEOUTS = {"train_cache": 3600, "train_run": 3600}
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -108,7 +126,8 @@ def _run_step(step: str, args: argparse.Namespace, extra: list[str] | None = Non
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
                             env={**os.environ, "HF_HUB_OFFLINE": "1", "CLIPMG_PROGRESS": "summary"})
-    timer = threading.Timer(args.timeout, proc.kill)  # nothing hangs: past the deadline the step is killed
+    timeout = args.timeout or STEP_TIMEOUTS.get(step, 900)
+    timer = threading.Timer(timeout, proc.kill)  # nothing hangs: past the deadline the step is killed
     timer.start()
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)  # the child's own peak RSS (ru_maxrss, KiB on Linux)
@@ -170,7 +189,7 @@ def step_forms(root: Path, quick: bool) -> dict:
         timed("light_hand_csv (same video)", vid, lambda: read_light_hand_csv(layout.light_hand_csv(vid)))
     if m["json_videos"]:
         vid = m["json_videos"][0]
-        timed("openpose_json_folder", vid, lambda: read_openpose_json_dir(layout.openpose_json_dir(vid), progress=False))
+        timed("openpose_json_folder", vid, lambda: read_openpose_json_dir(layout.openpose_json_dir(vid)))
     vid = (m["xlsx_videos"] or m["json_videos"] or [m["videos"][0]["video"]])[0]
     store = store_dir(root)
     convert_skeletons(root, store, videos=[vid], progress=False)
@@ -262,26 +281,135 @@ def step_submission(root: Path, quick: bool) -> dict:
             "ids_match_test_split": set(sub.Id) == set(test.sample_id), "seconds": round(secs, 3), "path": str(path)}
 
 
+# ---------------------------------------------------------------------------------------- training
+def _train_setup(root: Path, train_config: str, train_set: list[tuple[str, object]]):
+    from clipmg_lib.core.paths import cache_dir
+    from clipmg_lib.train.config import load_train_config
+
+    overrides = {**TRAIN_OVERRIDES, **dict(train_set)}
+    config = load_train_config(train_config, overrides)
+    return config, overrides, cache_dir() / "bench_scale_train", OUT_DIR / "scale_train"
+
+
+def _tree_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def _cache_summary(cache) -> dict:
+    """One feature cache: its folder, bytes, manifest entries (clips) and, per view, shard files and clips."""
+    m = cache.manifest()
+    views = {}
+    for view in sorted(m["views"]):
+        folder = cache.folder / view
+        views[view] = {"shards": len(list(folder.glob("shard-*.done.json"))),
+                       "array_files": len(list(folder.glob("*-[0-9]*.npy"))), "clip_views": len(cache)}
+    return {"folder": cache.folder.name, "bytes": _tree_bytes(cache.folder), "manifest_entries": len(m["sample_ids"]),
+            "shard_size": m["shard_size"], "views": views}
+
+
+def step_train_cache(root: Path, quick: bool, train_config: str = "tiny_demo", train_set=()) -> dict:
+    import shutil
+
+    from clipmg_lib.runs.train_model import create_model_for, load_index, prepare_caches, skeleton_store_for
+
+    config, overrides, cache_root, _ = _train_setup(root, train_config, list(train_set))
+    if cache_root.exists():
+        shutil.rmtree(cache_root)  # cold: what a first run on this root does
+    out: dict = {"train_config": train_config, "overrides": overrides}
+    with MemorySampler() as mem:
+        t0 = time.perf_counter()
+        index = load_index(root, config.on_bad_data)
+        t1 = time.perf_counter()
+        store = skeleton_store_for(config, index, root, cache_root, progress=False)
+        t2 = time.perf_counter()
+        model = create_model_for(config)
+        caches = prepare_caches(model, index, config, root, cache_root, progress=False)
+        t3 = time.perf_counter()
+    out.update({"index_seconds": round(t1 - t0, 1), "store_seconds": round(t2 - t1, 1),
+                "store_gb": round(_tree_bytes(store.dir) / 1e9, 3) if store is not None else None,
+                "cache_seconds": round(t3 - t2, 1), "clips_per_split": index.split.value_counts().to_dict(),
+                "peak_sum_pss_gb": round(mem.peak_pss / 1e9, 3), "peak_sum_rss_gb": round(mem.peak_rss / 1e9, 3),
+                "processes_at_peak": mem.peak_procs, "splits": {}})
+    for split, c in caches.items():
+        out["splits"][split] = {"clips": len(c.index), "views": c.views,
+                                "clip_views": len(c.index) * len(c.views),
+                                "tokens": _cache_summary(c.tokens) if c.tokens is not None else None,
+                                "pose": _cache_summary(c.pose) if c.pose is not None else None}
+    out["clip_views"] = sum(s["clip_views"] for s in out["splits"].values())
+    out["cache_bytes"] = sum((s["tokens"] or {}).get("bytes", 0) + (s["pose"] or {}).get("bytes", 0)
+                             for s in out["splits"].values())
+    return out
+
+
+def step_train_run(root: Path, quick: bool, train_config: str = "tiny_demo", train_set=()) -> dict:
+    import shutil
+
+    import numpy as np
+
+    from clipmg_lib.data.export import read_submission_csv
+    from clipmg_lib.runs.train_model import evaluate_split, train_model
+    from clipmg_lib.train.trainer import cpu_threads
+
+    config, overrides, cache_root, out_dir = _train_setup(root, train_config, list(train_set))
+    if out_dir.exists():
+        shutil.rmtree(out_dir)  # train, not resume
+    with MemorySampler() as mem:
+        t0 = time.perf_counter()
+        result = train_model(config, root, out_dir, cache_root, resume=False, progress=False)
+        total = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        with cpu_threads(config, next(result.model.parameters()).device):  # as inside train_model
+            test = evaluate_split(result.model, result.caches[config.test_split], config)
+        test_eval = time.perf_counter() - t1
+    history = result.history.to_dict(orient="records")
+    sub = read_submission_csv(out_dir / f"submission_{config.test_split}.csv")
+    test_ids = result.caches[config.test_split].sample_ids
+    clips = {s: len(c.index) for s, c in result.caches.items()}
+    return {"train_config": train_config, "overrides": overrides, "out_dir": str(out_dir),
+            "train_model_seconds": round(total, 1), "timings": result.timings,
+            "epochs": [{k: row[k] for k in ("epoch", "seconds", "train_loss", "val_top1") if k in row}
+                       for row in history],
+            "clips": clips, "trained_on": {"split": config.train_split, "clips": clips.get(config.train_split)},
+            "validated_on": {"split": config.val_split, "clips": clips.get(config.val_split)},
+            "test_eval_seconds": round(test_eval, 1), "test_eval_clips": len(test.labels),
+            "test_eval_same_predictions": bool(np.array_equal(test.predicted,
+                                                              result.predictions[config.test_split].predicted)),
+            "reports": result.reports,
+            "submission": {"rows": len(sub), "unique_ids": int(sub.Id.nunique()),
+                           "ids_match_test_split": set(sub.Id) == set(test_ids)},
+            "peak_sum_pss_gb": round(mem.peak_pss / 1e9, 3), "peak_sum_rss_gb": round(mem.peak_rss / 1e9, 3),
+            "processes_at_peak": mem.peak_procs}
+
+
 # ---------------------------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--root", type=Path, default=DEFAULT_ROOT)
     ap.add_argument("--official-csv", default=None, help="labels_20200831.csv for the root (else a statistical copy)")
     ap.add_argument("--steps", nargs="*", choices=STEPS, default=list(STEPS))
-    ap.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)  # child mode
+    ap.add_argument("--step", choices=[*STEPS, "train_cache", "train_run"], help=argparse.SUPPRESS)  # child mode
     ap.add_argument("--variant", choices=["memory", "store"], default="store", help=argparse.SUPPRESS)
     ap.add_argument("--quick", action="store_true", help="fewer batches / videos")
-    ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--train-config", default="tiny_demo", help="training config of the train step")
+    ap.add_argument("--train-set", action="append", type=override_argument, default=[], metavar="FIELD=VALUE",
+                    help=f"override of the train step's config, on top of {TRAIN_OVERRIDES} (repeatable)")
+    ap.add_argument("--timeout", type=float, default=None,
+                    help=f"seconds per step before it is killed (default 900; {STEP_TIMEOUTS})")
     args = ap.parse_args(argv)
 
     if args.step:  # child: one step, one JSON line on stdout
         fn = {"index": step_index, "forms": step_forms, "convert": step_convert, "submission": step_submission}
-        res = step_memory(args.root, args.quick, args.variant) if args.step == "memory" else fn[args.step](args.root,
-                                                                                                            args.quick)
+        if args.step == "memory":
+            res = step_memory(args.root, args.quick, args.variant)
+        elif args.step in ("train_cache", "train_run"):
+            train = step_train_cache if args.step == "train_cache" else step_train_run
+            res = train(args.root, args.quick, args.train_config, args.train_set)
+        else:
+            res = fn[args.step](args.root, args.quick)
         print(json.dumps(res, default=str), flush=True)
         return 0
 
-    print("# iMiGUE at full size (simulated): index, skeleton forms, npy store, 8 workers, submission")
+    print("# iMiGUE at full size (simulated): index, skeleton forms, npy store, 8 workers, submission, training")
     print_machine()
     if not (args.root / "full_size_manifest.json").exists():
         from clipmg_lib.demo.full_size import generate_full_size
@@ -297,6 +425,15 @@ def main(argv: list[str] | None = None) -> int:
                 results[f"memory_{variant}"] = r
                 print(json.dumps(r, indent=1, default=str), flush=True)
             continue
+        if step == "train":
+            extra = ["--train-config", args.train_config] + [f"--train-set={k}={json.dumps(v)}" for k, v in args.train_set]
+            for part in ("train_cache", "train_run"):
+                r = _run_step(part, args, extra)
+                results[part] = r
+                print(json.dumps(r, indent=1, default=str), flush=True)
+                if r.get("rc"):
+                    break  # no run without its caches
+            continue
         r = _run_step(step, args)
         results[step] = r
         print(json.dumps(r, indent=1, default=str), flush=True)
@@ -308,6 +445,13 @@ def main(argv: list[str] | None = None) -> int:
                     f"{results['memory_store'].get('peak_sum_pss_gb')} GB")
     if "submission" in results:
         head.append(f"submission {results['submission'].get('rows')} rows")
+    if "train_cache" in results:
+        head.append(f"caches {results['train_cache'].get('clip_views')} clip views in "
+                    f"{results['train_cache'].get('cache_seconds')} s")
+    if "train_run" in results:
+        r = results["train_run"]
+        head.append(f"epoch {(r.get('epochs') or [{}])[0].get('seconds')} s, test eval {r.get('test_eval_seconds')} s, "
+                    f"submission {(r.get('submission') or {}).get('rows')} rows")
     results["headline"] = {"text": "; ".join(head)}
     write_results("bench_scale", results)
     print("[scale] " + results["headline"]["text"])

@@ -45,7 +45,7 @@ def test_read_in_place_and_convert_round_trips_exactly(original_root, tmp_path):
     table = convert_root(original_root, out, progress=False)
     assert list(table["status"]) == ["skipped"]             # a rerun resumes, nothing redone
     csv = out / "0298" / "0298_light_hand.csv"
-    json_skeleton = read_openpose_json_dir(original_root / "Data/skeleton/raw/298", progress=False)
+    json_skeleton = read_openpose_json_dir(original_root / "Data/skeleton/raw/298")
     assert json_skeleton.num_frames == 21068
     assert np.array_equal(read_light_hand_csv(csv).data, json_skeleton.to("light_hand35").data)  # exact
     converted = ClipDataset(index, ReleaseFiles(original_root, converted_root=out), load_frames=False)

@@ -33,7 +33,7 @@ def openpose_298(shared_imigue, tmp_path_factory):
 @pytest.fixture(scope="session")
 def skeleton_298(openpose_298):
     start = time.perf_counter()
-    skeleton = read_openpose_json_dir(openpose_298[0], progress=False)
+    skeleton = read_openpose_json_dir(openpose_298[0])
     skeleton.read_seconds = time.perf_counter() - start
     return skeleton
 
@@ -154,12 +154,29 @@ def test_json_folder_missing_frames_people_and_multiple_persons(tmp_path):
     for frame, people in docs.items():
         (folder / f"7_{frame:012d}_keypoints.json").write_text(json.dumps({"version": 1.3, "people": people}))
     (folder / "notes.txt").write_text("not a frame")
-    sk = read_openpose_json_dir(folder, progress=False)
+    sk = read_openpose_json_dir(folder)
     assert sk.data.shape == (11, 137, 3)
     assert sk.data[0, 0, 0] == 5 and (sk.data[1] == 0).all() and (sk.data[2] == 0).all()
     assert sk.data[3, 0, 0] == 200  # the most confident of three people
     assert (sk.data[3, 25:95] == 0).all()  # no face points -> zeros
     assert sk.data[10, 96, 1] == 2 and sk.data[10, 120, 0] == 3
+
+
+def test_json_folder_and_xlsx_readers_draw_no_bar(tmp_path, capsys, monkeypatch):
+    """A JSON folder is one video's file set: no bar per frame inside it (callers show one bar over videos)."""
+    monkeypatch.setenv("CLIPMG_PROGRESS", "live")
+    folder = tmp_path / "8"
+    folder.mkdir()
+    doc = json.dumps({"people": [{"pose_keypoints_2d": [1, 2, 0.9] * 25}]})
+    for frame in range(300):
+        (folder / f"8_{frame:012d}_keypoints.json").write_text(doc)
+    write_openpose_xlsx(tmp_path / "8_openpose.xlsx", Skeleton(np.ones((30, 137, 3), np.float32), "openpose137"))
+    capsys.readouterr()
+    assert read_skeleton(folder).num_frames == 300
+    assert read_openpose_json_dir(folder, workers=2).num_frames == 300
+    assert read_skeleton(tmp_path / "8_openpose.xlsx").num_frames == 30
+    out = capsys.readouterr()
+    assert out.err == "" and out.out == ""
 
 
 # ---------------------------------------------------------------------------------------- bad inputs
@@ -234,10 +251,10 @@ def test_json_bad_file(tmp_path):
     folder.mkdir()
     (folder / "4_000000000000_keypoints.json").write_text('{"people": [')
     with pytest.raises(SkeletonFileError, match=r"4_000000000000_keypoints\.json: not valid JSON"):
-        read_openpose_json_dir(folder, progress=False)
+        read_openpose_json_dir(folder)
     (folder / "4_000000000000_keypoints.json").write_text('{"people": [{"pose_keypoints_2d": [1, 2]}]}')
     with pytest.raises(SkeletonFileError, match="pose_keypoints_2d has 2 values, expected 75"):
-        read_openpose_json_dir(folder, progress=False)
+        read_openpose_json_dir(folder)
 
 
 def test_writers_are_atomic(tmp_path, monkeypatch):

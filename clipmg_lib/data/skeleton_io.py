@@ -29,7 +29,6 @@ import pandas as pd
 from ..core.atomic import atomic_open, atomic_path
 from .joint_layouts import get_layout
 from .skeleton import Skeleton, SkeletonFileError
-from ..core.progress import progress_bar
 
 LIGHT_HAND_JOINTS = 35
 LIGHT_HAND_COLUMNS = 1 + 3 * LIGHT_HAND_JOINTS  # 106
@@ -273,12 +272,15 @@ def count_openpose_json_frames(folder: str | os.PathLike) -> int:
 
 
 def read_openpose_json_dir(folder: str | os.PathLike, img_shape: tuple[int, int] | None = None,
-                           progress: bool = True, workers: int = 4) -> Skeleton:
+                           workers: int = 4) -> Skeleton:
     """A folder of OpenPose ``{vid}_{frame:012d}_keypoints.json`` -> ``Skeleton`` (T, 137, 3), ``openpose137``.
 
     Frames are ordered by the number in the file name; ``T = max frame + 1``; a frame without a file or
     without a person is all zeros; with several people, the one with the highest mean pose confidence is
-    kept. Files are read by a small thread pool (the reads overlap; parsing holds the GIL), with a tqdm bar.
+    kept. Files are read by a small thread pool (the reads overlap; parsing holds the GIL). No progress bar
+    here, as for the xlsx reader: a folder is one video's file set, and callers that read many videos
+    (``ClipDataset.preload_skeletons``, :func:`~clipmg_lib.data.skeleton_store.convert_skeletons`) show one bar
+    over the videos.
     """
     folder = Path(folder)
     if not folder.exists():
@@ -300,7 +302,6 @@ def read_openpose_json_dir(folder: str | os.PathLike, img_shape: tuple[int, int]
     paths = [frames[i] for i in order]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = pool.map(_parse_openpose_json, paths, chunksize=256)
-        for i, joints in progress_bar(zip(order, results), total=len(order), desc=f"OpenPose JSON {folder.name}",
-                                      unit="frame", disable=not progress, leave=False):
+        for i, joints in zip(order, results):
             data[i] = joints
     return Skeleton(data, "openpose137", img_shape, str(folder))

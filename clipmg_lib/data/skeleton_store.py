@@ -83,7 +83,7 @@ def convert_video(source: str | os.PathLike, out: str | os.PathLike, vid: int) -
     source, out = Path(source), Path(out)
     t0 = time.perf_counter()
     if source.is_dir():
-        sk = read_openpose_json_dir(source, progress=False, workers=1)
+        sk = read_openpose_json_dir(source, workers=1)
     elif source.suffix.lower() == ".xlsx":
         sk = read_openpose_xlsx(source)
     else:

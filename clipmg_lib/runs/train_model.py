@@ -26,12 +26,13 @@ from torch.utils.data import Dataset
 
 from ..core.atomic import atomic_open
 from ..core.paths import cache_dir, dataset_root as resolve_root
+from ..data.skeleton_store import SkeletonStore, convert_skeletons, store_dir
 from ..eval import metrics as M
 from ..eval.predictions import Predictions
 from ..model.inputs import ModelPipelines, input_pipelines
 from ..train.cached_dataset import CachedClipDataset
 from ..train.config import TrainConfig
-from ..train.distributed import DistInfo, current_dist_info, resolve_device
+from ..train.distributed import DistInfo, barrier, current_dist_info, resolve_device
 from ..train.features import SplitCaches, build_split_caches, view_names
 from ..train.frame_dataset import FrameClipDataset
 from ..train.trainer import Trainer, cpu_threads, forward_dataset, seed_everything
@@ -95,13 +96,36 @@ def split_views(config: TrainConfig, split: str) -> list[str]:
     return view_names(config.eval_views - 1, with_uniform=True)
 
 
+def skeleton_store_for(config: TrainConfig, index: pd.DataFrame, dataset_root: str | Path | None = None,
+                       cache_root: str | Path | None = None, dist_info: DistInfo | None = None,
+                       progress: bool = True) -> SkeletonStore | None:
+    """The run's skeleton store when ``config.skeletons == 'store'`` (else None): the skeletons of the videos in
+    ``index`` converted into ``.npy`` under the cache dir (:func:`~clipmg_lib.data.skeleton_store.store_dir`,
+    never inside the root), by the main rank with ``max(1, num_workers)`` processes and one progress bar for the
+    whole set; videos already converted from the same source file are skipped, so this is cheap after the first
+    run and resumes an interrupted conversion."""
+    if config.skeletons != "store":
+        return None
+    dist_info = dist_info or current_dist_info(resolve_device(config.device))
+    root = resolve_root(dataset_root)
+    folder = store_dir(root, cache_dir(cache_root))
+    if dist_info.is_main:
+        convert_skeletons(root, folder, videos=sorted(int(v) for v in index["video"].unique()),
+                          workers=max(1, config.num_workers), progress=progress)
+    barrier()
+    return SkeletonStore(folder)
+
+
 def prepare_caches(model, index: pd.DataFrame, config: TrainConfig, dataset_root: str | Path | None = None,
                    cache_root: str | Path | None = None, splits: tuple[str, ...] | None = None,
                    dist_info: DistInfo | None = None, progress: bool = True) -> dict[str, SplitCaches]:
-    """Build (or find) the caches of each split the run needs; returns ``{split: SplitCaches}``."""
+    """Build (or find) the caches of each split the run needs; returns ``{split: SplitCaches}``. With
+    ``config.skeletons == 'store'`` the builder reads whole-video skeletons from :func:`skeleton_store_for`."""
     splits = splits or (config.train_split, config.val_split, config.test_split)
     uses_tokens, uses_pose = model_inputs(model)
     device = (dist_info or current_dist_info(resolve_device(config.device))).device
+    store = skeleton_store_for(config, index[index["split"].isin(splits)], dataset_root, cache_root, dist_info,
+                               progress)
     out = {}
     for split in splits:
         part = index[index["split"] == split].reset_index(drop=True)
@@ -114,7 +138,8 @@ def prepare_caches(model, index: pd.DataFrame, config: TrainConfig, dataset_root
                                             batch_size=config.cache_batch_size, num_workers=config.num_workers,
                                             dist_info=dist_info, progress=progress, need_tokens=uses_tokens,
                                             need_pose=uses_pose, proxy_root=config.proxy_root,
-                                            video_backend=config.video_backend, pipelines=run_pipelines(model))
+                                            video_backend=config.video_backend, pipelines=run_pipelines(model),
+                                            skeleton_store=store)
     return out
 
 
@@ -129,15 +154,17 @@ def make_dataset(caches: SplitCaches, model, config: TrainConfig, train: bool, v
 
 
 def frame_dataset(part: pd.DataFrame, model, config: TrainConfig, dataset_root: str | Path | None,
-                  train: bool) -> FrameClipDataset:
-    """The decode-every-access dataset of a split, for a model whose backbone trains."""
+                  train: bool, skeleton_store: SkeletonStore | None = None) -> FrameClipDataset:
+    """The decode-every-access dataset of a split, for a model whose backbone trains (``skeleton_store``: from
+    :func:`skeleton_store_for`, for ``config.skeletons == 'store'``)."""
     _, uses_pose = model_inputs(model)
     pipelines = run_pipelines(model)
     pipeline = pipelines.for_training(config.pose_augment) if train else pipelines.eval
     return FrameClipDataset(part, resolve_root(dataset_root), pipelines.num_frames, model.image_size, model.mean,
                             model.std, mode="train" if train else "eval", seed=config.seed,
                             pose_pipeline=pipeline, with_heatmap=uses_pose, skeleton_source=config.skeleton_source,
-                            video_backend=config.video_backend, proxy_root=config.proxy_root)
+                            video_backend=config.video_backend, proxy_root=config.proxy_root,
+                            skeleton_store=skeleton_store)
 
 
 def evaluate_split(model, caches: SplitCaches, config: TrainConfig, dist_info: DistInfo | None = None,
@@ -212,9 +239,10 @@ def _train_model(config: TrainConfig, dataset_root, out_dir, cache_root, resume:
         config_used = config.replace(input_keys=("frames", "heatmap"))
         if config.eval_views > 1:
             raise ValueError("eval_views > 1 needs cached views; with a training backbone use eval_views=1")
+        store = skeleton_store_for(config, pd.concat(splits.values()), dataset_root, cache_root, dist_info, progress)
 
         def dataset_of(split: str, train: bool) -> Dataset:
-            return frame_dataset(splits[split], model, config, dataset_root, train)
+            return frame_dataset(splits[split], model, config, dataset_root, train, store)
     else:
         caches = prepare_caches(model, index, config, dataset_root, cache_root, dist_info=dist_info, progress=progress)
         config_used = config

@@ -53,7 +53,15 @@ class TrainConfig:
     random ones (``RandomAffine``, ``Flip``).
 
     Skeletons: ``skeleton_source`` is ``'dataset'`` (the release's files) or ``'mediapipe'`` (the kit's own
-    extraction under ``<root>/mediapipe_skeleton``).
+    extraction under ``<root>/mediapipe_skeleton``). ``skeletons`` says how the datasets that read whole-video
+    skeletons (the cache builder, the frame dataset) hold them: ``'memory'`` (default) parses each video's file
+    in every dataset object, so each DataLoader worker (forkserver/spawn) parses and keeps its own copy;
+    ``'store'`` first converts the release's files once into memory-mappable ``.npy``
+    (:mod:`clipmg_lib.data.skeleton_store`, under the cache dir, never in the root; resumable, one progress bar
+    for the file set) and every dataset and worker maps them: no parsing, one copy in the page cache. Worth it
+    for a large root with workers (iMiGUE with 8 workers: 7.4 -> 1.8 GB, docs/PERFORMANCE.md section 7) or an
+    xlsx-only release (~74 s per file to parse). The samples are the same either way, so ``skeletons`` is not
+    part of a run's name. ``'store'`` needs ``skeleton_source='dataset'``.
 
     Video: ``video_backend`` (``'pyav'`` or ``'decord'``) decodes the frames; ``proxy_root`` (None: the
     originals) reads each video's seek-friendly proxy where one exists (``python -m
@@ -101,6 +109,7 @@ class TrainConfig:
     test_split: str = "test"
     pose_augment: bool = True
     skeleton_source: Literal["dataset", "mediapipe"] = "dataset"
+    skeletons: Literal["memory", "store"] = "memory"
     video_backend: Literal["pyav", "decord"] = "pyav"
     proxy_root: str | None = None
     cache_batch_size: int = 32
@@ -115,6 +124,9 @@ class TrainConfig:
             above = hi is not None and (value >= hi if what.startswith("in [") and what.endswith(")") else value > hi)
             if below or above:
                 raise ConfigError(f"TrainConfig.{name} must be {what}, got {value!r}")
+        if self.skeletons == "store" and self.skeleton_source != "dataset":
+            raise ConfigError("TrainConfig.skeletons='store' converts the release's skeleton files; it needs "
+                              f"skeleton_source='dataset', got {self.skeleton_source!r}")
 
     def replace(self, **overrides: Any) -> "TrainConfig":
         """A copy with (dotted) ``overrides`` applied and checked; unknown fields raise ``ConfigError``."""

@@ -35,6 +35,7 @@ from torch.utils.data import DataLoader, Subset
 from ..core.hashing import content_hash
 from ..core.progress import progress_bar
 from ..core.workers import loader_kwargs
+from ..data.skeleton_store import SkeletonStore
 from ..model.inputs import ModelPipelines, input_pipelines
 from .distributed import DistInfo, barrier, current_dist_info
 from .feature_cache import FeatureCache
@@ -83,16 +84,17 @@ def _collate(items: list[dict]) -> dict[str, Any]:
 
 
 def _dataset(index: pd.DataFrame, root: Path, pipelines: ModelPipelines, image_size: int | None, seed: int,
-             skeleton_source: str, proxy_root: str | Path | None = None, video_backend: str = "pyav"):
+             skeleton_source: str, proxy_root: str | Path | None = None, video_backend: str = "pyav",
+             skeleton_store: SkeletonStore | None = None):
     """The split's ``ClipDataset`` running the skeleton steps (frames are read by :class:`_ClipViews`, all
-    views of a clip at once)."""
+    views of a clip at once); whole-video skeletons memory-mapped from ``skeleton_store`` when given."""
     from ..data.dataset import ClipDataset
 
     return ClipDataset(index, root, num_frames=pipelines.num_frames, image_size=image_size, mode="eval", seed=seed,
                        skeleton_source=skeleton_source, layout=pipelines.layout,
                        pose_pipeline=pipelines.eval.build_skeleton(),
                        load_frames=False,
-                       proxy_root=proxy_root, video_backend=video_backend)
+                       proxy_root=proxy_root, video_backend=video_backend, skeleton_store=skeleton_store)
 
 
 def _view_epoch(view: str) -> int | None:
@@ -143,7 +145,8 @@ def build_split_caches(model: torch.nn.Module, index: pd.DataFrame, dataset_root
                        batch_size: int = 32, num_workers: int = 0, dist_info: DistInfo | None = None,
                        progress: bool = True, need_tokens: bool | None = None, need_pose: bool = True,
                        proxy_root: str | Path | None = None, video_backend: str = "pyav",
-                       pipelines: ModelPipelines | None = None) -> SplitCaches:
+                       pipelines: ModelPipelines | None = None,
+                       skeleton_store: SkeletonStore | None = None) -> SplitCaches:
     """Make sure the tokens and skeletons of ``views`` of the clips in ``index`` are cached; return the caches.
 
     ``model``: a CLIP-MG model (only ``encode_frames``/``preprocess`` and its config are used). The
@@ -155,6 +158,9 @@ def build_split_caches(model: torch.nn.Module, index: pd.DataFrame, dataset_root
     re-encode and decoders differ by ~1 grey level, so both enter the token cache key. ``pipelines``: the
     model's input pipelines (default: those of ``model.cfg``); frames per clip, sampling and the skeleton
     steps come from them, and the pose-cache key hashes the skeleton steps' serialised config.
+    ``skeleton_store``: the root's converted skeletons (:class:`~clipmg_lib.data.skeleton_store.SkeletonStore`,
+    ``skeleton_source='dataset'``): the clip dataset and its DataLoader workers memory-map whole-video
+    skeletons instead of each parsing its own copy. Same arrays, so not part of any cache key.
     """
     dist_info = dist_info or current_dist_info()
     root = Path(dataset_root).resolve()
@@ -193,7 +199,7 @@ def build_split_caches(model: torch.nn.Module, index: pd.DataFrame, dataset_root
         return SplitCaches(index=index, tokens=tokens, pose=pose, views=views)
     t0 = time.perf_counter()
     ds = _dataset(index, root, pipelines, int(model.image_size) if uses_rgb else None, seed, skeleton_source,
-                  proxy_root, video_backend)
+                  proxy_root, video_backend, skeleton_store)
     ref = tokens if tokens is not None else pose
     shards = sorted(set().union(*tok_todo.values(), *pose_todo.values()))
     mine = [s for s in shards if s % dist_info.world_size == dist_info.rank]

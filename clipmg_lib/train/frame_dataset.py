@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from ..data.skeleton_store import SkeletonStore
 from ..model.backbone import clip_normalise
 from ..pose.pipeline import PosePipeline
 
@@ -26,13 +27,15 @@ from ..pose.pipeline import PosePipeline
 class FrameClipDataset(Dataset):
     """Clips of one split decoded on the fly (see the module docstring). ``pose_pipeline``: the model's train
     or eval pipeline (None: frames only, as they are). ``with_heatmap`` False (an RGB-only model) runs the
-    pipeline without its ``GeneratePoseHeatmap`` (a ``Flip`` still mirrors the frames)."""
+    pipeline without its ``GeneratePoseHeatmap`` (a ``Flip`` still mirrors the frames). ``skeleton_store``: the
+    root's converted skeletons (:class:`~clipmg_lib.data.skeleton_store.SkeletonStore`), memory-mapped by the
+    dataset and every DataLoader worker instead of parsed into each (same arrays)."""
 
     def __init__(self, index: pd.DataFrame, dataset_root: str | Path, num_frames: int, image_size: int,
                  mean: Sequence[float], std: Sequence[float], mode: str = "eval", seed: int = 0,
                  pose_pipeline: PosePipeline | None = None, with_heatmap: bool = True,
                  skeleton_source: str = "dataset", video_backend: str = "pyav",
-                 proxy_root: str | Path | None = None) -> None:
+                 proxy_root: str | Path | None = None, skeleton_store: SkeletonStore | None = None) -> None:
         from ..data.dataset import ClipDataset
 
         self.index = index.reset_index(drop=True)
@@ -45,7 +48,7 @@ class FrameClipDataset(Dataset):
         self.clips = ClipDataset(self.index, dataset_root, num_frames=num_frames, image_size=image_size, mode=mode,
                                  seed=seed, skeleton_source=skeleton_source, pose_pipeline=pipeline,
                                  **({"layout": pose_pipeline.layout} if pose_pipeline is not None else {}),
-                                 video_backend=video_backend, proxy_root=proxy_root)
+                                 video_backend=video_backend, proxy_root=proxy_root, skeleton_store=skeleton_store)
         self.with_heatmap = with_heatmap
         self.mean, self.std = tuple(mean), tuple(std)
 

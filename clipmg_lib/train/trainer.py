@@ -56,7 +56,7 @@ from .samplers import DistributedClassBalancedSampler
 
 #: Config fields that may change between a run and its resumption (they do not change the result).
 RESUMABLE_CHANGES = frozenset({"device", "num_workers", "cache_batch_size", "eval_views", "cpu_threads",
-                               "description"})
+                               "skeletons", "description"})
 
 
 def seed_everything(seed: int) -> None:
