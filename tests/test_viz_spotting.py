@@ -20,3 +20,24 @@ def test_timeline_legend_has_every_class_in_full():
     assert fig.layout.legend.orientation == "h"
     few = spot_timeline_figure({"ground truth": gt.iloc[:2]}, 1)
     assert fig.layout.height > few.layout.height  # more legend rows, more room
+
+
+def test_overlapping_spots_are_stacked_in_rows_of_their_lane():
+    from clipmg_lib.viz.spotting import stack_rows
+
+    # a long clip with one nested inside, one sharing its last frame, and one after both
+    gt = pd.DataFrame({"video": 1, "start_frame": [0, 10, 40, 60], "end_frame": [40, 20, 50, 70],
+                       "class": [30, 5, 7, 30], "score": 1.0})
+    assert stack_rows(gt).tolist() == [0, 1, 1, 0]  # 40-50 shares frame 40 with 0-40; 10-20 has ended by then
+    assert stack_rows(gt.iloc[[3, 0]]).tolist() == [0, 0]
+    fig = spot_timeline_figure({"ground truth": gt, "predicted": gt.iloc[[3]]}, 1)
+    lanes = {y for t in fig.data for y in t.y}
+    assert lanes == {"ground truth", "ground truth · overlap 1", "predicted"}
+    assert list(fig.layout.yaxis.categoryarray) == ["predicted", "ground truth · overlap 1", "ground truth"]
+    rows = {}
+    for t in fig.data:
+        for y, base, width in zip(t.y, t.base, t.x):
+            rows.setdefault(y, []).append((base, base + width))
+    for spans in rows.values():
+        spans.sort()
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))

@@ -18,25 +18,48 @@ def _name(c: int, names: Sequence[str]) -> str:
     return names[c] if 0 <= c < len(names) else f"class {c}"
 
 
+def stack_rows(spots: pd.DataFrame) -> np.ndarray:
+    """Row of each spot (``start_frame``, ``end_frame`` inclusive) so that no two spots of a row share a frame:
+    spots in order of start, each in the lowest row whose last spot ended before it starts (greedy interval
+    colouring: as many rows as the most spots covering one frame). Shape (len(spots),), int; 0 = the lane itself."""
+    order = np.lexsort((spots["end_frame"].to_numpy(), spots["start_frame"].to_numpy()))
+    ends: list[int] = []
+    out = np.zeros(len(spots), np.int64)
+    for i in order:
+        start, end = int(spots["start_frame"].iloc[i]), int(spots["end_frame"].iloc[i])
+        free = next((r for r, e in enumerate(ends) if e < start), None)
+        if free is None:
+            free = len(ends)
+            ends.append(end)
+        ends[free] = end
+        out[i] = free
+    return out
+
+
 def spot_timeline_figure(rows: Mapping[str, pd.DataFrame], video: int, fps: float = 25.0,
                          names: Sequence[str] | None = None, title: str | None = None,
                          seconds: tuple[float, float] | None = None) -> go.Figure:
     """One horizontal lane per entry of ``rows`` (e.g. ``{'ground truth': gt, 'predicted': spots}``), each
-    spot of ``video`` a bar from its start to its end (inclusive; x in seconds), coloured by class, drawn
-    half transparent so that overlapping spots show; the hover shows class, frames and score.
-    ``seconds``: the x range shown (default: all)."""
+    spot of ``video`` a bar from its start to its end (inclusive; x in seconds), coloured by class; the hover
+    shows class, frames and score. Spots that overlap in time (iMiGUE's clips do: nested and boundary overlaps)
+    are stacked in extra rows of their lane (``"<lane> · overlap k"``, :func:`stack_rows`), so that none hides
+    another. ``seconds``: the x range shown (default: all)."""
     names = list(names or class_names())
     fig = go.Figure()
     shown: set[int] = set()
-    lanes = list(rows)
-    for lane in lanes:
+    lanes = []
+    for lane in rows:
         df = rows[lane]
         df = df[df["video"] == video]
+        row = stack_rows(df)
+        labels = [lane] + [f"{lane} · overlap {k}" for k in range(1, int(row.max(initial=0)) + 1)]
+        lanes += labels
+        df = df.assign(_lane=[labels[r] for r in row])
         for c, g in df.groupby("class"):
             c = int(c)
             score = g["score"].to_numpy() if "score" in g else np.full(len(g), np.nan)
             fig.add_trace(go.Bar(
-                y=[lane] * len(g), x=(g["end_frame"] - g["start_frame"] + 1) / fps, base=g["start_frame"] / fps,
+                y=g["_lane"].tolist(), x=(g["end_frame"] - g["start_frame"] + 1) / fps, base=g["start_frame"] / fps,
                 orientation="h", marker=dict(color=_PALETTE[c % len(_PALETTE)], line_width=0), opacity=0.6, name=_name(c, names),
                 legendgroup=str(c), showlegend=c not in shown,
                 customdata=np.stack([g["start_frame"], g["end_frame"], score], 1),
@@ -45,7 +68,7 @@ def spot_timeline_figure(rows: Mapping[str, pd.DataFrame], video: int, fps: floa
             shown.add(c)
     # the legend goes under the plot with full class names (iMiGUE's longest has 50 characters): a legend at
     # the side would squeeze the timeline, and a cut name is ambiguous ("Touching or scratching facia...")
-    plot_px, legend_rows = 60 * len(lanes) + 40, -(-len(shown) // 3)
+    plot_px, legend_rows = 45 * len(lanes) + 55, -(-len(shown) // 3)
     fig.update_layout(barmode="overlay", title=title or f"Video {video}: spots on the timeline",
                       xaxis_title="time (s)", yaxis=dict(title="lane", categoryorder="array",
                                                          categoryarray=lanes[::-1]),
