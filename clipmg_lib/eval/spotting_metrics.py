@@ -114,11 +114,18 @@ def ground_truth_from_index(index: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------------ tIoU and matching
 
+def shared_frames(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Frames two inclusive frame intervals share: ``a`` (N, 2), ``b`` (M, 2) ``[start, end]`` -> int (N, M)."""
+    a = np.asarray(a, np.int64).reshape(-1, 2)
+    b = np.asarray(b, np.int64).reshape(-1, 2)
+    return (np.minimum(a[:, None, 1], b[None, :, 1]) - np.maximum(a[:, None, 0], b[None, :, 0]) + 1).clip(0)
+
+
 def temporal_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """tIoU of inclusive frame intervals: ``a`` (N, 2), ``b`` (M, 2) ``[start, end]`` -> float (N, M)."""
     a = np.asarray(a, np.int64).reshape(-1, 2)
     b = np.asarray(b, np.int64).reshape(-1, 2)
-    inter = (np.minimum(a[:, None, 1], b[None, :, 1]) - np.maximum(a[:, None, 0], b[None, :, 0]) + 1).clip(0)
+    inter = shared_frames(a, b)
     len_a = a[:, 1] - a[:, 0] + 1
     len_b = b[:, 1] - b[:, 0] + 1
     union = len_a[:, None] + len_b[None, :] - inter

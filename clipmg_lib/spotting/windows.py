@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..data.classes import NUM_CLASSES
 from ..data.frame_sampling import sample_frame_indices
-from ..eval.spotting_metrics import temporal_iou
+from ..eval.spotting_metrics import shared_frames, temporal_iou
 
 #: The label of a window with no micro-gesture: one past the 32 MiGA labels.
 BACKGROUND = NUM_CLASSES
@@ -55,8 +55,7 @@ def label_windows(windows: pd.DataFrame, clips: pd.DataFrame, positive_iou: floa
         iou = temporal_iou(w, c)
         best = iou.max(1)
         clip = iou.argmax(1)
-        shared = (np.minimum(w[:, None, 1], c[None, :, 1]) - np.maximum(w[:, None, 0], c[None, :, 0]) + 1).clip(0)
-        inside = (shared / (w[:, 1:] - w[:, :1] + 1)).max(1)
+        inside = (shared_frames(w, c) / (w[:, 1:] - w[:, :1] + 1)).max(1)
     else:
         best, clip, inside = np.zeros(len(out)), np.full(len(out), -1), np.zeros(len(out))
     labels = np.full(len(out), -1, np.int64)
